@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types shared by the BPF sampler (bpf/) and the loader (user/).
+ * Only fixed-width kernel UAPI types: the same header compiles for
+ * -target bpf and for the host.
+ */
+#ifndef __PYBPFPROF_H
+#define __PYBPFPROF_H
+
+#ifndef PYBPFPROF_MAX_DEPTH
+#define PYBPFPROF_MAX_DEPTH 1024	/* hard ceiling of --max-depth */
+#endif
+#define PYBPFPROF_DEFAULT_DEPTH 256
+#define PYBPFPROF_MAX_THREADS 4096	/* bound of a thread-list walk */
+#define PYBPFPROF_MAX_INTERPS 16	/* bound of the interpreter list */
+
+/* How a frame records its position in the bytecode. */
+enum py_instr_kind {
+	PY_INSTR_LASTI_BYTES = 0,	/* int f_lasti, byte offset (<= 3.9) */
+	PY_INSTR_LASTI_UNITS = 1,	/* int f_lasti, 2-byte code units (3.10) */
+	PY_INSTR_POINTER = 2,		/* _Py_CODEUNIT *prev_instr/instr_ptr (3.11+) */
+};
+
+/*
+ * Everything the BPF walker needs to know about one Python process.
+ * Filled by user/cpython_layout.c from the per-version table (or the
+ * interpreter's own _Py_DebugOffsets) and stored in the py_procs map,
+ * keyed by host tgid. Offsets are in bytes; -1 means "not present".
+ */
+struct py_proc_info {
+	__u64 interp_head_addr;	/* address holding PyInterpreterState *head */
+	__u64 none_addr;	/* &_Py_NoneStruct: a shim frame's executable (3.13+) */
+	__u64 code_ptr_mask;	/* ~3 strips _PyStackRef tags (3.14+), else ~0 */
+	__u32 version_hex;	/* PY_VERSION_HEX of the target */
+	__s16 interp_next;
+	__s16 interp_tstate_head;
+	__s16 tstate_next;
+	__s16 tstate_interp;
+	__s16 tstate_frame;	/* frame, cframe or current_frame */
+	__s16 cframe_frame;	/* _PyCFrame.current_frame, or -1 */
+	__s16 tstate_thread_id;	/* pthread_self(): == the thread pointer */
+	__s16 frame_back;
+	__s16 frame_code;
+	__s16 frame_instr;
+	__s16 frame_owner;	/* 1-byte owner field, or -1 */
+	__u8 owner_skip_min;	/* skip frames whose owner >= this */
+	__u8 instr_kind;	/* enum py_instr_kind */
+	__s16 code_cksum;	/* start of a 32-byte immutable window of PyCodeObject */
+	__u16 frame_read_size;	/* bytes of a frame to copy: covers every field above */
+};
+
+/* Frame as shipped to userspace: no strings, ever. */
+struct py_frame {
+	__u64 code;	/* PyCodeObject * */
+	__u32 lasti;	/* byte offset into the bytecode (pointer kinds: from code) */
+	__u32 cksum;	/* code-object checksum; 0 = code object unreadable */
+};
+
+enum sample_flags {
+	SAMPLE_TRUNCATED = 1 << 0,	/* more frames than --max-depth */
+	SAMPLE_READ_ERROR = 1 << 1,	/* the walk stopped on an unreadable frame */
+};
+
+struct sample_hdr {
+	__u32 tgid;	/* host PID */
+	__u32 tid;	/* host TID */
+	__u64 ktime_ns;
+	__u32 cpu;
+	__u16 nframes;
+	__u16 flags;	/* enum sample_flags */
+	/* followed by nframes struct py_frame, leaf first */
+};
+
+enum pyprof_event_type {
+	PYPROF_EVENT_EXEC = 1,	/* a process exec'd: maybe a new interpreter */
+	PYPROF_EVENT_EXIT = 2,	/* a known Python process exited */
+	PYPROF_EVENT_FORK = 3,	/* a known Python process forked */
+	PYPROF_EVENT_UNKNOWN = 4,	/* a sample hit a process we do not know yet */
+};
+
+struct pyprof_event {
+	__u32 type;	/* enum pyprof_event_type */
+	__u32 pid;
+	__u32 ppid;	/* for FORK: the parent */
+	__u32 pad;
+};
+
+/* Per-CPU counters, summed by userspace for the summary line. */
+enum counter_idx {
+	CNT_SAMPLES = 0,	/* every non-idle sample */
+	CNT_PY_SAMPLES,		/* records submitted */
+	CNT_PY_NO_TSTATE,	/* Python process, thread without a thread state */
+	CNT_PY_NO_FRAMES,	/* thread state without a Python frame */
+	CNT_LOST,		/* ring buffer full */
+	CNT_TRUNCATED,
+	CNT_READ_ERRORS,
+	CNT_EVENTS_LOST,
+	CNT_TSTATE_WALKS,	/* cache misses that walked the thread list */
+	CNT_MAX,
+};
+
+/*
+ * Checksum of a code object's 32-byte immutable window (argument
+ * counts, flags, first line, ...): a different code object reusing a
+ * freed address almost surely differs. Never 0: 0 means "unreadable".
+ */
+static inline __u32 py_code_cksum(const __u64 w[4])
+{
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+
+	h = (h ^ w[0]) * 0x100000001b3ULL;
+	h = (h ^ w[1]) * 0x100000001b3ULL;
+	h = (h ^ w[2]) * 0x100000001b3ULL;
+	h = (h ^ w[3]) * 0x100000001b3ULL;
+	h ^= h >> 32;
+	return (__u32)h ? (__u32)h : 1;
+}
+
+#endif /* __PYBPFPROF_H */

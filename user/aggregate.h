@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Aggregation of symbolized samples: a dictionary of frames, a
+ * dictionary of processes/threads, and a count per distinct stack.
+ * Writers (output_*.c) read it back through the iterators below.
+ */
+#ifndef __AGGREGATE_H
+#define __AGGREGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+struct agg;
+
+/* A frame of Python code: one per distinct (function, file, line). */
+struct agg_frame {
+	const char *qualname;	/* co_qualname (3.11+) or co_name */
+	const char *file;	/* co_filename */
+	int first_line;		/* co_firstlineno */
+	int line;		/* executing line, or -1 when unknown */
+	__u32 func_id;		/* same for every line of one function */
+};
+
+/* A function: frames that share (qualname, file, first_line). */
+struct agg_func {
+	const char *qualname;
+	const char *file;
+	int first_line;
+	__u64 own;	/* samples with this function as the leaf */
+	__u64 total;	/* samples with it anywhere in the stack (once each) */
+};
+
+struct agg_proc {
+	__u32 pid;
+	const char *comm;
+};
+
+enum agg_stack_flags {
+	AGG_STACK_TRUNCATED = 1 << 0,	/* the root-most frames are missing */
+};
+
+struct agg_stack {
+	__u32 proc_id;
+	__u32 tid;
+	const char *thread_name;	/* may be NULL */
+	unsigned int flags;		/* enum agg_stack_flags */
+	size_t nframes;
+	const __u32 *frame_ids;		/* root first */
+	__u64 count;
+};
+
+struct agg *agg__new(void);
+void agg__free(struct agg *a);
+
+/* Intern a frame; returns its id (stable for the life of @a). */
+__u32 agg__intern_frame(struct agg *a, const char *qualname, const char *file,
+			int first_line, int line);
+/* Intern a process; a new @comm for the same pid (exec) gets a new id. */
+__u32 agg__intern_proc(struct agg *a, __u32 pid, const char *comm);
+
+/* Count @count samples of one stack, @frame_ids root first. */
+int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_name,
+		   const __u32 *frame_ids, size_t nframes, unsigned int flags, __u64 count);
+
+const struct agg_frame *agg__frame(const struct agg *a, __u32 frame_id);
+const struct agg_proc *agg__proc(const struct agg *a, __u32 proc_id);
+
+__u64 agg__total_samples(const struct agg *a);
+size_t agg__nr_stacks(const struct agg *a);
+size_t agg__nr_procs(const struct agg *a);
+
+/* Stacks in insertion order; @cb returns non-zero to stop. */
+int agg__for_each_stack(const struct agg *a,
+			int (*cb)(const struct agg_stack *s, void *ctx), void *ctx);
+
+/*
+ * Per-function own/total counts, sorted by own then total (descending),
+ * then by name. The array is owned by the caller (free()); its strings
+ * belong to @a.
+ */
+struct agg_func *agg__functions(const struct agg *a, size_t *nfuncs);
+
+#endif /* __AGGREGATE_H */

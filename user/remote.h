@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Reads of another process's memory. Nothing read is trusted. */
+#ifndef __REMOTE_H
+#define __REMOTE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+/* Copy @len bytes at @addr of @pid into @buf: 0, or -errno (short read: -EFAULT). */
+int remote__read(pid_t pid, __u64 addr, void *buf, size_t len);
+int remote__read_u64(pid_t pid, __u64 addr, __u64 *v);
+
+#endif /* __REMOTE_H */

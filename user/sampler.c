@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "pybpfprof.skel.h"
+#include "sampler.h"
+
+struct sampler {
+	struct pybpfprof_bpf *skel;
+	struct ring_buffer *rb;
+	struct sampler_callbacks cb;
+	struct bpf_link **links;	/* one per online CPU */
+	int *pefds;
+	int nlinks;
+	int ncpus;			/* possible CPUs: per-CPU map width */
+};
+
+static int on_sample_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	const struct sample_hdr *hdr = data;
+
+	if (size < sizeof(*hdr) ||
+	    hdr->nframes > PYBPFPROF_MAX_DEPTH ||
+	    size < sizeof(*hdr) + hdr->nframes * sizeof(struct py_frame))
+		return 0;	/* malformed: never trust a record's own count */
+	s->cb.on_sample(hdr, (const struct py_frame *)(hdr + 1), s->cb.ctx);
+	return 0;
+}
+
+static int on_event_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+
+	if (size >= sizeof(struct pyprof_event))
+		s->cb.on_event(data, s->cb.ctx);
+	return 0;
+}
+
+struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler_callbacks *cb,
+			      int *err)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->cb = *cb;
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		*err = s->ncpus ? s->ncpus : -EINVAL;
+		goto err_free;
+	}
+	s->skel = pybpfprof_bpf__open();
+	if (!s->skel) {
+		*err = -errno;
+		goto err_free;
+	}
+	s->skel->rodata->max_depth = o->max_depth;
+	s->skel->rodata->pid_filter = o->pid_filter;
+	*err = bpf_map__set_max_entries(s->skel->maps.samples, o->ring_size);
+	if (*err)
+		goto err_free;
+	*err = pybpfprof_bpf__load(s->skel);
+	if (*err)
+		goto err_free;
+	*err = pybpfprof_bpf__attach(s->skel);
+	if (*err)
+		goto err_free;
+
+	/* Events first: a fork must be known before its child's samples. */
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event_record, s, NULL);
+	if (!s->rb) {
+		*err = -errno;
+		goto err_free;
+	}
+	*err = ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.samples), on_sample_record, s);
+	if (*err)
+		goto err_free;
+	return s;
+err_free:
+	sampler__close(s);
+	return NULL;
+}
+
+/* Online CPUs from "0-3,5" in sysfs. */
+static int online_cpus(bool *online, int max)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int a, b, n = 0;
+	char sep;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%d", &a) == 1) {
+		b = a;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+			if (fscanf(f, "%d", &b) != 1)
+				break;
+			if (fscanf(f, "%c", &sep) != 1)
+				sep = '\n';
+		}
+		for (int i = a; i <= b && i < max; i++, n++)
+			online[i] = true;
+		if (sep != ',')
+			break;
+	}
+	fclose(f);
+	return n ? 0 : -EINVAL;
+}
+
+int sampler__start(struct sampler *s, unsigned int freq)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = freq,
+		.freq = 1,
+	};
+	bool *online = calloc(s->ncpus, sizeof(*online));
+	int err;
+
+	s->links = calloc(s->ncpus, sizeof(*s->links));
+	s->pefds = calloc(s->ncpus, sizeof(*s->pefds));
+	if (!online || !s->links || !s->pefds) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = online_cpus(online, s->ncpus);
+	if (err)
+		goto out;
+	for (int cpu = 0; cpu < s->ncpus; cpu++) {
+		int fd;
+
+		if (!online[cpu])
+			continue;
+		fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		s->pefds[s->nlinks] = fd;
+		s->links[s->nlinks] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+		if (!s->links[s->nlinks]) {
+			err = -errno;
+			close(fd);
+			goto out;
+		}
+		s->nlinks++;
+	}
+out:
+	free(online);
+	if (err)
+		sampler__stop(s);
+	return err;
+}
+
+void sampler__stop(struct sampler *s)
+{
+	for (int i = 0; i < s->nlinks; i++) {
+		bpf_link__destroy(s->links[i]);
+		close(s->pefds[i]);
+	}
+	s->nlinks = 0;
+	free(s->links);
+	free(s->pefds);
+	s->links = NULL;
+	s->pefds = NULL;
+}
+
+void sampler__close(struct sampler *s)
+{
+	if (!s)
+		return;
+	sampler__stop(s);
+	ring_buffer__free(s->rb);
+	pybpfprof_bpf__destroy(s->skel);
+	free(s);
+}
+
+int sampler__set_proc(struct sampler *s, pid_t pid, const struct py_proc_info *pi)
+{
+	__u32 key = pid;
+
+	return bpf_map__update_elem(s->skel->maps.py_procs, &key, sizeof(key), pi, sizeof(*pi),
+				    BPF_ANY);
+}
+
+int sampler__del_proc(struct sampler *s, pid_t pid)
+{
+	__u32 key = pid;
+	int err = bpf_map__delete_elem(s->skel->maps.py_procs, &key, sizeof(key), 0);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int sampler__drain(struct sampler *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+void sampler__counters(struct sampler *s, __u64 out[CNT_MAX])
+{
+	__u64 *vals = calloc(s->ncpus, sizeof(*vals));
+
+	memset(out, 0, CNT_MAX * sizeof(out[0]));
+	if (!vals)
+		return;
+	for (__u32 i = 0; i < CNT_MAX; i++) {
+		if (bpf_map__lookup_elem(s->skel->maps.counters, &i, sizeof(i), vals,
+					 s->ncpus * sizeof(*vals), 0))
+			continue;
+		for (int cpu = 0; cpu < s->ncpus; cpu++)
+			out[i] += vals[cpu];
+	}
+	free(vals);
+}
+
+int sampler__prog_stats(struct sampler *s, __u64 *run_ns, __u64 *run_cnt)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	err = bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.on_sample), &info, &len);
+	if (err)
+		return err;
+	*run_ns = info.run_time_ns;
+	*run_cnt = info.run_cnt;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The BPF side's lifecycle: open, size and load the skeleton, attach
+ * the lifecycle tracepoints, open one CPU-clock perf event per online
+ * CPU, and drain both ring buffers on demand (records are submitted
+ * without wakeups, so nothing arrives unless we consume).
+ */
+#ifndef __SAMPLER_H
+#define __SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "pybpfprof.h"
+
+struct sampler;
+
+struct sampler_callbacks {
+	/* @frames: hdr->nframes frames, leaf first (validated against the record size). */
+	void (*on_sample)(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx);
+	void (*on_event)(const struct pyprof_event *e, void *ctx);
+	void *ctx;
+};
+
+struct sampler_opts {
+	unsigned int max_depth;
+	bool pid_filter;
+	size_t ring_size;	/* bytes, power of two */
+};
+
+/* Open, load, attach tracepoints. NULL with *@err = -errno on failure. */
+struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler_callbacks *cb,
+			      int *err);
+/* Start sampling every online CPU at @freq Hz. */
+int sampler__start(struct sampler *s, unsigned int freq);
+/* Stop sampling; records already in the rings stay there to drain. */
+void sampler__stop(struct sampler *s);
+void sampler__close(struct sampler *s);
+
+int sampler__set_proc(struct sampler *s, pid_t pid, const struct py_proc_info *pi);
+int sampler__del_proc(struct sampler *s, pid_t pid);
+
+/* Consume every record now in the rings (events first): count or -errno. */
+int sampler__drain(struct sampler *s);
+void sampler__counters(struct sampler *s, __u64 out[CNT_MAX]);
+/* Average in-kernel cost of the sampling program, when bpf_stats are on. */
+int sampler__prog_stats(struct sampler *s, __u64 *run_ns, __u64 *run_cnt);
+
+#endif /* __SAMPLER_H */

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Turns the kernel's (code object, instruction offset, checksum) frames
+ * into named frames: reads code objects out of the target once, decodes
+ * the line, and caches both per process.
+ */
+#ifndef __SYMBOLIZE_H
+#define __SYMBOLIZE_H
+
+#include <sys/types.h>
+#include "aggregate.h"
+#include "pybpfprof.h"
+#include "pytarget.h"
+
+struct symbolizer;
+
+struct symbolizer_stats {
+	__u64 code_reads;	/* code objects read from the target */
+	__u64 code_failures;	/* unreadable or changed under us */
+};
+
+struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *agg);
+void symbolizer__free(struct symbolizer *s);
+
+/* The aggregation frame id for @f; never fails (unreadable → a marker frame). */
+__u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f);
+void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st);
+
+#endif /* __SYMBOLIZE_H */
