@@ -192,6 +192,7 @@ static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tg
 /* ---- walking the frames ---------------------------------------------- */
 
 struct walk_ctx {
+	struct sample_buf *s;
 	__u64 frame;
 	__u64 none_addr;
 	__u64 code_ptr_mask;
@@ -221,14 +222,11 @@ static __always_inline __u32 buf_u32(struct sample_buf *s, __s16 off)
 /* One frame: copy it, skip shims, record (code, position, checksum). */
 static long walk_step(__u32 i, struct walk_ctx *c)
 {
-	__u32 zero = 0, lasti, cksum = 0, size = c->read_size;
-	struct sample_buf *s;
+	__u32 lasti, cksum = 0, size = c->read_size;
+	struct sample_buf *s = c->s;
 	__u64 code, back;
 
-	if (!c->frame)
-		return 1;
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
+	if (!c->frame || !s)
 		return 1;
 	if (size > FRAME_BUF_SIZE)
 		size = FRAME_BUF_SIZE;
@@ -334,6 +332,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (!s)
 		return 0;
 
+	w.s = s;
 	w.frame = frame;
 	w.none_addr = pi->none_addr;
 	w.code_ptr_mask = pi->code_ptr_mask;
