@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Folded stacks, the "collapsed" input of flamegraph.pl, inferno and
+ * speedscope: one line per stack, root first,
+ *
+ *	comm (pid);[truncated];root (file:line);...;leaf (file:line) COUNT
+ *
+ * Distinct stacks of the agg can print the same text (threads of one
+ * process, functions told apart only by their first line, names that
+ * sanitize alike). Those are merged into one line, at the place of the
+ * first, so consumers that do not sum duplicates see the right counts.
+ *
+ * Merging compares ids, not text: every distinct label gets one
+ * canonical id (the lowest frame or process id that prints it), and two
+ * lines are equal when their canonical id sequences are. Labels never
+ * contain ';' and always end in ')', so the sequence determines the text.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "output.h"
+
+/* A line's key: process, truncated flag, then frames, as canonical ids. */
+#define KEY_PROC 0
+#define KEY_TRUNCATED 1
+#define KEY_FRAMES 2
+
+struct folded_line {
+	size_t off;	/* of the key in folded.keys */
+	const __u32 *key;	/* fo->keys + off, once fo->keys stops moving */
+	size_t len;
+	__u64 count;
+	bool merged;	/* counted in an earlier line */
+};
+
+struct folded {
+	const struct agg *a;
+	struct folded_line *lines;
+	size_t nlines, lines_cap;
+	__u32 *keys;
+	size_t nkeys, keys_cap;
+	size_t nframe_ids;	/* highest frame id in any stack + 1 */
+	char **frame_labels;	/* by frame id; NULL for ids in no stack */
+	char **proc_labels;	/* by process id */
+};
+
+struct label_ref {
+	const char *label;
+	__u32 id;
+};
+
+static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t new_cap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	new_cap = *cap ? *cap : 64;
+	while (new_cap < need) {
+		if (new_cap > SIZE_MAX / 2)
+			return -ENOMEM;
+		new_cap *= 2;
+	}
+	if (new_cap > SIZE_MAX / size)
+		return -ENOMEM;
+	nv = realloc(*v, new_cap * size);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = new_cap;
+	return 0;
+}
+
+/* Copy each stack's key out of the agg: it is rewritten in place later. */
+static int folded__collect(const struct agg_stack *s, void *ctx)
+{
+	struct folded *fo = ctx;
+	struct folded_line *l;
+	__u32 *key;
+
+	/* The labels are made per process id afterwards. */
+	if (s->proc_id >= agg__nr_procs(fo->a))
+		return -EINVAL;
+	if (s->nframes > SIZE_MAX - KEY_FRAMES - fo->nkeys)
+		return -ENOMEM;
+	if (array__reserve((void **)&fo->keys, &fo->keys_cap, fo->nkeys + KEY_FRAMES + s->nframes,
+			   sizeof(*fo->keys)) ||
+	    array__reserve((void **)&fo->lines, &fo->lines_cap, fo->nlines + 1, sizeof(*fo->lines)))
+		return -ENOMEM;
+
+	key = fo->keys + fo->nkeys;
+	key[KEY_PROC] = s->proc_id;
+	key[KEY_TRUNCATED] = !!(s->flags & AGG_STACK_TRUNCATED);
+	for (size_t i = 0; i < s->nframes; i++) {
+		key[KEY_FRAMES + i] = s->frame_ids[i];
+		if (s->frame_ids[i] >= fo->nframe_ids)
+			fo->nframe_ids = (size_t)s->frame_ids[i] + 1;
+	}
+	l = &fo->lines[fo->nlines++];
+	l->off = fo->nkeys;
+	l->key = NULL;
+	l->len = KEY_FRAMES + s->nframes;
+	l->count = s->count;
+	l->merged = false;
+	fo->nkeys += l->len;
+	return 0;
+}
+
+static char *label_dup(const struct agg_frame *fr)
+{
+	char *s;
+	int n;
+
+	n = output__frame_label(fr, NULL, 0);
+	if (n < 0)
+		return NULL;
+	s = malloc((size_t)n + 1);
+	if (s)
+		output__frame_label(fr, s, (size_t)n + 1);
+	return s;
+}
+
+static int folded__make_labels(struct folded *fo)
+{
+	static const struct agg_frame unknown = { .qualname = "[unknown]", .file = "?",
+						  .line = -1 };
+	size_t nprocs = agg__nr_procs(fo->a);
+
+	fo->frame_labels = calloc(fo->nframe_ids + 1, sizeof(*fo->frame_labels));
+	fo->proc_labels = calloc(nprocs + 1, sizeof(*fo->proc_labels));
+	if (!fo->frame_labels || !fo->proc_labels)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < fo->nlines; i++) {
+		const __u32 *key = fo->keys + fo->lines[i].off;
+
+		for (size_t j = KEY_FRAMES; j < fo->lines[i].len; j++) {
+			const struct agg_frame *fr;
+
+			if (fo->frame_labels[key[j]])
+				continue;
+			fr = agg__frame(fo->a, key[j]);
+			fo->frame_labels[key[j]] = label_dup(fr ? fr : &unknown);
+			if (!fo->frame_labels[key[j]])
+				return -ENOMEM;
+		}
+	}
+
+	for (size_t i = 0; i < nprocs; i++) {
+		const struct agg_proc *p = agg__proc(fo->a, (__u32)i);
+		struct agg_frame pseudo = { .line = -1 };
+		char pid[16];
+
+		/*
+		 * "comm (pid)" has the shape of a frame label without a line,
+		 * and needs the same sanitizing: comm is the program's choice.
+		 */
+		snprintf(pid, sizeof(pid), "%" PRIu32, p->pid);
+		pseudo.qualname = p->comm;
+		pseudo.file = pid;
+		fo->proc_labels[i] = label_dup(&pseudo);
+		if (!fo->proc_labels[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int label_ref_cmp(const void *pa, const void *pb)
+{
+	const struct label_ref *x = pa, *y = pb;
+	int c = strcmp(x->label, y->label);
+
+	if (c)
+		return c;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* canon[id] = the lowest id whose label equals that of id. */
+static int canon_ids(char *const *labels, size_t n, __u32 *canon)
+{
+	struct label_ref *refs;
+	size_t nrefs = 0;
+
+	refs = malloc((n + 1) * sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (labels[i])
+			refs[nrefs++] = (struct label_ref){ .label = labels[i], .id = (__u32)i };
+	}
+	qsort(refs, nrefs, sizeof(*refs), label_ref_cmp);
+	for (size_t i = 0, head = 0; i < nrefs; i++) {
+		if (strcmp(refs[i].label, refs[head].label))
+			head = i;
+		canon[refs[i].id] = refs[head].id;
+	}
+	free(refs);
+	return 0;
+}
+
+static bool line_key_eq(const struct folded_line *x, const struct folded_line *y)
+{
+	return x->len == y->len && !memcmp(x->key, y->key, x->len * sizeof(*x->key));
+}
+
+static int line_cmp(const void *pa, const void *pb)
+{
+	const struct folded_line *x = *(struct folded_line *const *)pa;
+	const struct folded_line *y = *(struct folded_line *const *)pb;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	for (size_t i = 0; i < x->len; i++) {
+		if (x->key[i] != y->key[i])
+			return x->key[i] < y->key[i] ? -1 : 1;
+	}
+	/* Equal keys: the earlier line first, it absorbs the others. */
+	return (x > y) - (x < y);
+}
+
+static int folded__merge(struct folded *fo)
+{
+	size_t nprocs = agg__nr_procs(fo->a);
+	__u32 *frame_canon, *proc_canon;
+	struct folded_line **order;
+	int err = -ENOMEM;
+
+	frame_canon = calloc(fo->nframe_ids + 1, sizeof(*frame_canon));
+	if (!frame_canon)
+		return -ENOMEM;
+	proc_canon = calloc(nprocs + 1, sizeof(*proc_canon));
+	if (!proc_canon)
+		goto free_frame_canon;
+	order = malloc((fo->nlines + 1) * sizeof(*order));
+	if (!order)
+		goto free_proc_canon;
+	if (canon_ids(fo->frame_labels, fo->nframe_ids, frame_canon) ||
+	    canon_ids(fo->proc_labels, nprocs, proc_canon))
+		goto free_order;
+
+	for (size_t i = 0; i < fo->nlines; i++) {
+		struct folded_line *l = &fo->lines[i];
+		__u32 *key = fo->keys + l->off;
+
+		key[KEY_PROC] = proc_canon[key[KEY_PROC]];
+		for (size_t j = KEY_FRAMES; j < l->len; j++)
+			key[j] = frame_canon[key[j]];
+		l->key = key;
+		order[i] = l;
+	}
+	qsort(order, fo->nlines, sizeof(*order), line_cmp);
+	for (size_t i = 1, head = 0; i < fo->nlines; i++) {
+		if (line_key_eq(order[head], order[i])) {
+			order[head]->count += order[i]->count;
+			order[i]->merged = true;
+		} else {
+			head = i;
+		}
+	}
+	err = 0;
+free_order:
+	free(order);
+free_proc_canon:
+	free(proc_canon);
+free_frame_canon:
+	free(frame_canon);
+	return err;
+}
+
+static int folded__print(const struct folded *fo, FILE *f)
+{
+	for (size_t i = 0; i < fo->nlines; i++) {
+		const struct folded_line *l = &fo->lines[i];
+		const __u32 *key = l->key;
+
+		if (l->merged)
+			continue;
+		fputs(fo->proc_labels[key[KEY_PROC]], f);
+		if (key[KEY_TRUNCATED])
+			fputs(";[truncated]", f);
+		for (size_t j = KEY_FRAMES; j < l->len; j++) {
+			fputc(';', f);
+			fputs(fo->frame_labels[key[j]], f);
+		}
+		/* Stop early on a dead pipe or a full disk. */
+		if (fprintf(f, " %llu\n", (unsigned long long)l->count) < 0 || ferror(f))
+			return -EIO;
+	}
+	return 0;
+}
+
+int output_folded__write(const struct agg *a, const struct output_meta *m, FILE *f)
+{
+	struct folded fo = { .a = a };
+	int err;
+
+	(void)m;	/* the format has no header for it */
+	if (!a || !f)
+		return -EINVAL;
+	err = agg__for_each_stack(a, folded__collect, &fo);
+	if (err)
+		goto free_folded;
+	err = folded__make_labels(&fo);
+	if (err)
+		goto free_folded;
+	err = folded__merge(&fo);
+	if (err)
+		goto free_folded;
+	err = folded__print(&fo, f);
+	if (!err && (fflush(f) || ferror(f)))
+		err = -EIO;
+free_folded:
+	if (fo.frame_labels) {
+		for (size_t i = 0; i < fo.nframe_ids; i++)
+			free(fo.frame_labels[i]);
+	}
+	if (fo.proc_labels) {
+		for (size_t i = 0; i < agg__nr_procs(a); i++)
+			free(fo.proc_labels[i]);
+	}
+	free(fo.frame_labels);
+	free(fo.proc_labels);
+	free(fo.lines);
+	free(fo.keys);
+	return err;
+}

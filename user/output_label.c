@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Frame labels for the line-oriented formats. Names come from the
+ * profiled programs, so a label is forced into one field of one line:
+ * ';' separates frames in the folded format and control characters
+ * would break lines or drive the terminal.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include "output.h"
+
+/*
+ * Replace, byte for byte, ';' by ':' and control characters by '?':
+ * C0 and DEL, and C1 (U+0080..U+009F, UTF-8 C2 80..C2 9F) which some
+ * terminals obey as escapes too. The length never changes, so the
+ * snprintf()-style return value stays right.
+ */
+static void label_sanitize(char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c == ';') {
+			s[i] = ':';
+		} else if (c < 0x20 || c == 0x7f) {
+			s[i] = '?';
+		} else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] >= 0x80 &&
+			   (unsigned char)s[i + 1] <= 0x9f) {
+			s[i] = '?';
+			s[++i] = '?';
+		}
+	}
+}
+
+/* Cut a truncated label before a partial UTF-8 sequence at its end. */
+static void label_trim_utf8(char *s, size_t len)
+{
+	size_t i = len, need;
+	unsigned char c;
+
+	/* Find the lead byte of the last sequence: at most 3 continuations back. */
+	while (i > 0 && len - i < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	c = s[i - 1];
+	if (c < 0xc0)
+		return;
+	need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (len - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
+int output__frame_label(const struct agg_frame *fr, char *buf, size_t size)
+{
+	const char *qualname, *file;
+	size_t len;
+	int n;
+
+	if (!fr || (!buf && size))
+		return -EINVAL;
+	qualname = fr->qualname ? fr->qualname : "?";
+	file = fr->file ? fr->file : "?";
+	if (fr->line < 0)
+		n = snprintf(buf, size, "%s (%s)", qualname, file);
+	else
+		n = snprintf(buf, size, "%s (%s:%d)", qualname, file, fr->line);
+	if (n < 0)
+		return -EOVERFLOW;
+	if (!size)
+		return n;
+	len = (size_t)n < size ? (size_t)n : size - 1;
+	label_sanitize(buf, len);
+	if ((size_t)n >= size)
+		label_trim_utf8(buf, len);
+	return n;
+}
