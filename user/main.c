@@ -50,7 +50,7 @@ static struct env {
 	enum output_format format;
 	const char *output;	/* NULL: stdout */
 	unsigned int max_depth;
-	bool verbose;
+	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 } env = {
 	.frequency = 99,
 	.format = FORMAT_TABLE,
@@ -96,7 +96,8 @@ static const char usage_text[] =
 "  -o, --output FILE    write the profile to FILE (default: standard output)\n"
 "      --max-depth N    frames kept per stack, 1-1024 (default 256); deeper\n"
 "                       stacks are cut at the root end and marked [truncated]\n"
-"  -v, --verbose        report discovered processes and libbpf messages\n"
+"  -v, --verbose        report discovered processes and libbpf warnings;\n"
+"                       -vv adds libbpf's debug log (verifier output)\n"
 "      --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
@@ -183,7 +184,7 @@ static void parse_args(int argc, char **argv)
 			env.max_depth = parse_long("max depth", optarg, 1, PYBPFPROF_MAX_DEPTH);
 			break;
 		case 'v':
-			env.verbose = true;
+			env.verbose++;
 			break;
 		case OPT_VERSION:
 			printf("pybpfprof %s\n", PYBPFPROF_VERSION);
@@ -303,7 +304,7 @@ static int output_commit(struct output_file *out, int err)
 
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (!env.verbose)
+	if (!env.verbose || (level == LIBBPF_DEBUG && env.verbose < 2))
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -351,6 +352,8 @@ static void print_summary(struct profiler *p, double duration)
 	if (c[CNT_PY_NO_TSTATE])
 		fprintf(stderr, ", %llu in threads without a Python thread state",
 			(unsigned long long)c[CNT_PY_NO_TSTATE]);
+	if (st.dropped_samples)
+		fprintf(stderr, ", %llu dropped", (unsigned long long)st.dropped_samples);
 	if (st.procs_unsupported)
 		fprintf(stderr, ", %llu unsupported", (unsigned long long)st.procs_unsupported);
 	if (c[CNT_EVENTS_LOST])
@@ -391,11 +394,11 @@ int main(int argc, char **argv)
 	popts.ring_size = DEFAULT_RING_SIZE;
 	popts.pids = env.pids;
 	popts.npids = env.npids;
-	popts.verbose = env.verbose;
+	popts.verbose = env.verbose > 0;
 	p = profiler__new(&popts, agg, &err);
 	if (!p) {
 		fprintf(stderr, "pybpfprof: failed to load the BPF program: %s "
-			"(needs Linux 5.17+ with BPF and BTF; -v shows the verifier log)\n",
+			"(needs Linux 5.17+ with BPF and BTF; -vv shows the verifier log)\n",
 			strerror(-err));
 		goto cleanup;
 	}

@@ -205,7 +205,7 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 	size_t n = hdr->nframes;
 
 	if (!proc || proc->state != PROC_PYTHON) {
-		p->stats.orphan_samples++;
+		p->stats.dropped_samples++;
 		return;
 	}
 	if (n > p->opts.max_depth)
@@ -214,7 +214,8 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 		p->ids[n - 1 - i] = symbolizer__frame(proc->sym, &frames[i]);
 	if (hdr->flags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
 		flags |= AGG_STACK_TRUNCATED;
-	agg__add_stack(p->agg, proc->agg_proc, hdr->tid, NULL, p->ids, n, flags, 1);
+	if (agg__add_stack(p->agg, proc->agg_proc, hdr->tid, NULL, p->ids, n, flags, 1))
+		p->stats.dropped_samples++;
 }
 
 static void defer_event(struct profiler *p, const struct pyprof_event *e)

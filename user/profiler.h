@@ -28,7 +28,7 @@ struct profiler_stats {
 	__u64 counters[CNT_MAX];	/* from the kernel */
 	__u64 procs_seen;		/* Python processes identified */
 	__u64 procs_unsupported;
-	__u64 orphan_samples;		/* samples of processes we had dropped */
+	__u64 dropped_samples;		/* of processes already gone, or out of memory */
 	__u64 code_failures;
 };
 

@@ -277,8 +277,11 @@ __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 						  ci->first_line, (__u32)off);
 		fid = agg__intern_frame(s->agg, ci->qualname, ci->file, ci->first_line, line);
 	}
-	id = hashmap__insert(s->frames, &fkey, NULL);
-	if (id)
-		*id = fid;
+	/* An id of -1 (out of memory) is not worth remembering. */
+	if (fid != (__u32)-1) {
+		id = hashmap__insert(s->frames, &fkey, NULL);
+		if (id)
+			*id = fid;
+	}
 	return fid;
 }
