@@ -83,10 +83,14 @@ $(OUTPUT)/pybpfprof: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-# Unit tests link every library object; the linker keeps what they use.
-$(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $(LIB_OBJS) | $(OUTPUT)/unit
+$(OUTPUT)/libpybpfprof.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# Unit tests link the archive: each pulls in only the objects it uses.
+$(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $(OUTPUT)/libpybpfprof.a | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(OUTPUT)/libpybpfprof.a $(LDLIBS) -o $@
 
 test-unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done

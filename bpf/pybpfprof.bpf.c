@@ -288,6 +288,7 @@ static __always_inline void report_unknown(__u32 tgid)
 	e->pid = tgid;
 	e->ppid = 0;
 	e->pad = 0;
+	e->ktime_ns = now;
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
@@ -388,6 +389,7 @@ static __always_inline void emit_event(__u32 type, __u32 pid, __u32 ppid)
 	e->pid = pid;
 	e->ppid = ppid;
 	e->pad = 0;
+	e->ktime_ns = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 

@@ -83,6 +83,7 @@ struct pyprof_event {
 	__u32 pid;
 	__u32 ppid;	/* for FORK: the parent */
 	__u32 pad;
+	__u64 ktime_ns;	/* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
 };
 
 /* Per-CPU counters, summed by userspace for the summary line. */

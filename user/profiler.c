@@ -38,6 +38,7 @@ struct py_process {
 	__u64 start_time;
 	__u64 next_probe_ns;	/* PENDING */
 	__u64 checked_ns;	/* NOT_PYTHON */
+	__u64 probed_ns;	/* last identification attempt */
 	__u32 agg_proc;
 	char comm[16];
 	struct py_target target;
@@ -165,6 +166,7 @@ static void proc_probe(struct profiler *p, struct py_process *proc, __u64 now)
 	char why[256];
 	int err;
 
+	proc->probed_ns = now_ns();
 	err = py_target__identify(proc->pid, &t, why, sizeof(why));
 	if (!err) {
 		if (proc_activate(p, proc, &t))
@@ -288,6 +290,9 @@ static void handle_deferred(struct profiler *p, __u64 now)
 		}
 		proc = proc_add(p, e->pid);
 		if (!proc)
+			continue;
+		/* Already looked at since this exec (a sample beat the event)? */
+		if (proc->probed_ns > e->ktime_ns && proc->state != PROC_PENDING)
 			continue;
 		proc_reset(p, proc);
 		procfs__start_time(e->pid, &proc->start_time);
