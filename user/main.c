@@ -22,6 +22,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "aggregate.h"
+#include "kernel_check.h"
 #include "output.h"
 #include "profiler.h"
 
@@ -30,7 +31,6 @@
 #define MAX_PIDS 1024
 #define POLL_INTERVAL_MS 50
 #define DEFAULT_RING_SIZE (8U << 20)
-#define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
 
 enum output_format {
 	FORMAT_TABLE,
@@ -234,9 +234,10 @@ static void check_privileges(void)
 
 static void check_kernel(void)
 {
-	if (access(VMLINUX_BTF, R_OK))
-		die("the kernel has no BTF (%s: %s): it needs CONFIG_DEBUG_INFO_BTF=y",
-		    VMLINUX_BTF, strerror(errno));
+	char why[256];
+
+	if (kernel__check_features(why, sizeof(why)))
+		die("%s", why);
 }
 
 static void check_pids(void)
@@ -376,12 +377,12 @@ int main(int argc, char **argv)
 	int err;
 
 	parse_args(argc, argv);
+	libbpf_set_print(libbpf_print_fn);
 	check_privileges();
 	check_kernel();
 	check_pids();
 	output_open(&out);
 
-	libbpf_set_print(libbpf_print_fn);
 	signal(SIGPIPE, SIG_IGN);
 	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR)
 		die("cannot set signal handlers: %s", strerror(errno));
