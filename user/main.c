@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -32,14 +33,39 @@
 #define POLL_INTERVAL_MS 50
 #define DEFAULT_RING_SIZE (8U << 20)
 
-enum output_format {
-	FORMAT_TABLE,
-	FORMAT_FOLDED,
+#define MAX_OUTPUTS 16
+
+typedef int (*writer_fn)(const struct agg *a, const struct output_meta *m, FILE *f);
+
+struct format {
+	const char *name;
+	const char *exts[3];	/* file extensions that select it */
+	writer_fn write;
+	bool binary;		/* never to a terminal */
 };
 
-static const char *const format_names[] = {
-	[FORMAT_TABLE] = "table",
-	[FORMAT_FOLDED] = "folded",
+static const struct format formats[] = {
+	{ "table", { ".txt" }, output_table__write, false },
+	{ "folded", { ".folded", ".collapsed" }, output_folded__write, false },
+	{ "svg", { ".svg" }, output_svg__write, false },
+	{ "speedscope", { ".json" }, output_speedscope__write, false },
+	{ "pprof", { ".pb.gz", ".pprof" }, output_pprof__write, true },
+	{ "pstats", { ".prof" }, output_pstats__write, true },
+};
+
+#define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))
+
+/*
+ * The profile is written to a temporary file beside its path and renamed
+ * over it at the end: a reader never sees half a profile, and a symlink
+ * planted at the path is replaced, not followed. Creating it up front
+ * also proves the path usable before sampling starts.
+ */
+struct output_file {
+	const char *path;	/* NULL: stdout */
+	const struct format *format;
+	FILE *f;
+	char tmp[PATH_MAX];
 };
 
 static struct env {
@@ -47,13 +73,13 @@ static struct env {
 	double duration;	/* 0: until SIGINT/SIGTERM */
 	pid_t pids[MAX_PIDS];
 	size_t npids;
-	enum output_format format;
-	const char *output;	/* NULL: stdout */
+	const struct format *format;	/* -f, or NULL */
+	const char *outputs[MAX_OUTPUTS];	/* -o, in order */
+	size_t noutputs;
 	unsigned int max_depth;
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 } env = {
 	.frequency = 99,
-	.format = FORMAT_TABLE,
 	.max_depth = PYBPFPROF_DEFAULT_DEPTH,
 };
 
@@ -146,12 +172,26 @@ static double parse_seconds(const char *s)
 	return v;
 }
 
-static enum output_format parse_format(const char *s)
+static const struct format *parse_format(const char *s)
 {
-	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
-		if (!strcmp(s, format_names[i]))
-			return i;
-	die("unknown format '%s': expected table or folded", s);
+	for (size_t i = 0; i < NR_FORMATS; i++)
+		if (!strcasecmp(s, formats[i].name))
+			return &formats[i];
+	die("unknown format '%s': expected table, folded, svg, speedscope, pprof or pstats", s);
+}
+
+static const struct format *format_of_path(const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < NR_FORMATS; i++)
+		for (size_t j = 0; j < 3 && formats[i].exts[j]; j++) {
+			size_t n = strlen(formats[i].exts[j]);
+
+			if (len > n && !strcasecmp(path + len - n, formats[i].exts[j]))
+				return &formats[i];
+		}
+	return NULL;
 }
 
 static void parse_args(int argc, char **argv)
@@ -178,7 +218,9 @@ static void parse_args(int argc, char **argv)
 		case 'o':
 			if (!*optarg)
 				die("invalid output file '': empty path");
-			env.output = optarg;
+			if (env.noutputs == MAX_OUTPUTS)
+				die("too many -o options (at most %d)", MAX_OUTPUTS);
+			env.outputs[env.noutputs++] = optarg;
 			break;
 		case OPT_MAX_DEPTH:
 			env.max_depth = parse_long("max depth", optarg, 1, PYBPFPROF_MAX_DEPTH);
@@ -252,38 +294,46 @@ static void check_pids(void)
 }
 
 /*
- * The profile is written to a temporary file beside FILE and renamed
- * over it at the end: a reader never sees half a profile, and a symlink
- * planted at FILE is replaced, not followed. Creating it now also
- * proves the path usable before sampling starts.
+ * Which format each output gets: -f alone names stdout's; with one -o,
+ * -f wins over the extension; with several, each goes by its extension
+ * and -f covers those whose extension says nothing.
  */
-struct output_file {
-	FILE *f;
-	char tmp[PATH_MAX];
-};
+static const struct format *resolve_format(const char *path)
+{
+	const struct format *by_ext = format_of_path(path);
+
+	if (env.format && (env.noutputs == 1 || !by_ext))
+		return env.format;
+	if (by_ext)
+		return by_ext;
+	die("cannot tell the format of '%s' from its extension: add -f FORMAT", path);
+}
 
 static void output_open(struct output_file *out)
 {
 	char dirbuf[PATH_MAX], basebuf[PATH_MAX];
+	const char *path = out->path;
 	int fd;
 
-	if (!env.output) {
+	if (!path) {
+		if (out->format->binary && isatty(STDOUT_FILENO))
+			die("%s is a binary format: write it to a file with -o", out->format->name);
 		out->f = stdout;
 		return;
 	}
-	if (strlen(env.output) >= sizeof(dirbuf))
-		die("invalid output file '%s': path too long", env.output);
-	strcpy(dirbuf, env.output);
-	strcpy(basebuf, env.output);
+	if (strlen(path) >= sizeof(dirbuf))
+		die("invalid output file '%s': path too long", path);
+	strcpy(dirbuf, path);
+	strcpy(basebuf, path);
 	if (snprintf(out->tmp, sizeof(out->tmp), "%s/.%s.XXXXXX", dirname(dirbuf),
 		     basename(basebuf)) >= (int)sizeof(out->tmp))
-		die("invalid output file '%s': path too long", env.output);
+		die("invalid output file '%s': path too long", path);
 	fd = mkstemp(out->tmp);
 	if (fd < 0)
-		die("cannot create output file '%s': %s", env.output, strerror(errno));
+		die("cannot create output file '%s': %s", path, strerror(errno));
 	if (fchmod(fd, 0644) || !(out->f = fdopen(fd, "w"))) {
 		unlink(out->tmp);
-		die("cannot create output file '%s': %s", env.output, strerror(errno));
+		die("cannot create output file '%s': %s", path, strerror(errno));
 	}
 }
 
@@ -295,12 +345,37 @@ static int output_commit(struct output_file *out, int err)
 	if (out->f == stdout)
 		return err;
 	if (fclose(out->f))
-		err = -EIO;
-	if (!err && rename(out->tmp, env.output))
+		err = err ?: -EIO;
+	out->f = NULL;
+	if (!err && rename(out->tmp, out->path))
 		err = -errno;
 	if (err)
 		unlink(out->tmp);
 	return err;
+}
+
+/* Remove what output_open() created (sampling never got going). */
+static void output_discard(struct output_file *out)
+{
+	if (!out->f || out->f == stdout)
+		return;
+	fclose(out->f);
+	unlink(out->tmp);
+	out->f = NULL;
+}
+
+static size_t outputs_open(struct output_file *outs)
+{
+	size_t n = env.noutputs ? env.noutputs : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		outs[i].path = env.noutputs ? env.outputs[i] : NULL;
+		outs[i].format = outs[i].path ? resolve_format(outs[i].path) :
+				 env.format ? env.format : &formats[0];
+	}
+	for (size_t i = 0; i < n; i++)
+		output_open(&outs[i]);
+	return n;
 }
 
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -323,17 +398,23 @@ static double elapsed_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static int write_profile(const struct agg *agg, FILE *f, double duration)
+/* Write every output; returns 0 or the first error. */
+static int write_profiles(const struct agg *agg, struct output_file *outs, size_t n,
+			  const struct output_meta *meta)
 {
-	struct output_meta meta = { .duration_s = duration, .frequency_hz = env.frequency };
+	int ret = 0;
 
-	switch (env.format) {
-	case FORMAT_FOLDED:
-		return output_folded__write(agg, &meta, f);
-	case FORMAT_TABLE:
-	default:
-		return output_table__write(agg, &meta, f);
+	for (size_t i = 0; i < n; i++) {
+		int err = output_commit(&outs[i], outs[i].format->write(agg, meta, outs[i].f));
+
+		if (err) {
+			fprintf(stderr, "pybpfprof: cannot write the %s profile to %s: %s\n",
+				outs[i].format->name, outs[i].path ? outs[i].path : "standard output",
+				strerror(-err));
+			ret = ret ?: err;
+		}
 	}
+	return ret;
 }
 
 static void print_summary(struct profiler *p, double duration)
@@ -368,10 +449,13 @@ static void print_summary(struct profiler *p, double duration)
 
 int main(int argc, char **argv)
 {
+	struct output_file outs[MAX_OUTPUTS] = {};
 	struct profiler_opts popts = {};
-	struct output_file out = {};
+	struct output_meta meta = {};
 	struct profiler *p = NULL;
-	struct timespec t0;
+	char hostname[256] = "";
+	struct timespec t0, wall;
+	size_t nouts;
 	struct agg *agg;
 	double duration;
 	int err;
@@ -381,7 +465,7 @@ int main(int argc, char **argv)
 	check_privileges();
 	check_kernel();
 	check_pids();
-	output_open(&out);
+	nouts = outputs_open(outs);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR)
@@ -412,6 +496,7 @@ int main(int argc, char **argv)
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_REALTIME, &wall);
 	while (!exiting) {
 		struct timespec ts = { 0, POLL_INTERVAL_MS * 1000000L };
 
@@ -425,16 +510,16 @@ int main(int argc, char **argv)
 	profiler__stop(p);
 	duration = elapsed_since(&t0);
 
-	err = output_commit(&out, write_profile(agg, out.f, duration));
-	if (err)
-		fprintf(stderr, "pybpfprof: cannot write the profile to %s: %s\n",
-			env.output ? env.output : "standard output", strerror(-err));
+	gethostname(hostname, sizeof(hostname) - 1);
+	meta.duration_s = duration;
+	meta.frequency_hz = env.frequency;
+	meta.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;
+	meta.hostname = hostname;
+	err = write_profiles(agg, outs, nouts, &meta);
 	print_summary(p, duration);
 cleanup:
-	if (!p && out.f && out.f != stdout) {
-		fclose(out.f);
-		unlink(out.tmp);
-	}
+	for (size_t i = 0; i < MAX_OUTPUTS; i++)
+		output_discard(&outs[i]);
 	profiler__free(p);
 	agg__free(agg);
 	return err ? 1 : 0;

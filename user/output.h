@@ -3,19 +3,39 @@
 #ifndef __OUTPUT_H
 #define __OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "aggregate.h"
 
 struct output_meta {
 	double duration_s;
 	unsigned int frequency_hz;
+	__u64 start_unix_ns;	/* wall-clock time sampling started */
+	const char *hostname;
+	/*
+	 * --threads: a thread frame ("name (tid N)") below each process
+	 * frame; otherwise stacks that differ only by thread are merged.
+	 */
+	bool threads;
 };
 
 /* Each returns 0, or a negative errno when writing to @f failed. */
 int output_table__write(const struct agg *a, const struct output_meta *m, FILE *f);
 int output_folded__write(const struct agg *a, const struct output_meta *m, FILE *f);
+int output_svg__write(const struct agg *a, const struct output_meta *m, FILE *f);
+int output_speedscope__write(const struct agg *a, const struct output_meta *m, FILE *f);
+int output_pprof__write(const struct agg *a, const struct output_meta *m, FILE *f);
+int output_pstats__write(const struct agg *a, const struct output_meta *m, FILE *f);
 
-/* Frame label used by folded (and later formats): "qualname (file:line)". */
+/*
+ * Labels shared by every format, snprintf()-style (the length the full
+ * label needs), sanitized: ';' becomes ':' and control characters '?'.
+ */
+/* A Python frame: "qualname (file:line)", or "qualname (file)" without a line. */
 int output__frame_label(const struct agg_frame *fr, char *buf, size_t size);
+/* The process frame: "comm (pid)". */
+int output__proc_label(const struct agg_proc *p, char *buf, size_t size);
+/* The thread frame of --threads: "name (tid N)", or "tid N" without a name. */
+int output__thread_label(__u32 tid, const char *name, char *buf, size_t size);
 
 #endif /* __OUTPUT_H */

@@ -75,3 +75,33 @@ int output__frame_label(const struct agg_frame *fr, char *buf, size_t size)
 		label_trim_utf8(buf, len);
 	return n;
 }
+
+int output__proc_label(const struct agg_proc *p, char *buf, size_t size)
+{
+	struct agg_frame pseudo = { .line = -1 };
+	char pid[16];
+
+	if (!p)
+		return -EINVAL;
+	/* "comm (pid)" is a frame label without a line: same sanitizing. */
+	snprintf(pid, sizeof(pid), "%u", p->pid);
+	pseudo.qualname = p->comm ? p->comm : "?";
+	pseudo.file = pid;
+	return output__frame_label(&pseudo, buf, size);
+}
+
+int output__thread_label(__u32 tid, const char *name, char *buf, size_t size)
+{
+	struct agg_frame pseudo = { .line = -1 };
+	char id[24];
+
+	snprintf(id, sizeof(id), "tid %u", tid);
+	if (!name || !*name) {
+		pseudo.qualname = "thread";
+		pseudo.file = id;
+	} else {
+		pseudo.qualname = name;
+		pseudo.file = id;
+	}
+	return output__frame_label(&pseudo, buf, size);
+}

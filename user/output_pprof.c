@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include "output.h"
+
+/* Placeholder until the pprof writer lands. */
+int output_pprof__write(const struct agg *a, const struct output_meta *m, FILE *f)
+{
+	return -EOPNOTSUPP;
+}
