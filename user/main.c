@@ -23,6 +23,7 @@
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include "aggregate.h"
+#include "focus.h"
 #include "kernel_check.h"
 #include "output.h"
 #include "profiler.h"
@@ -77,6 +78,10 @@ static struct env {
 	const char *outputs[MAX_OUTPUTS];	/* -o, in order */
 	size_t noutputs;
 	unsigned int max_depth;
+	bool threads;		/* --threads */
+	bool no_lines;		/* --no-lines */
+	const char *focus;	/* --focus REGEX */
+	regex_t focus_re;
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 } env = {
 	.frequency = 99,
@@ -88,6 +93,9 @@ static volatile sig_atomic_t exiting;
 enum {
 	OPT_MAX_DEPTH = 1000,
 	OPT_VERSION,
+	OPT_THREADS,
+	OPT_NO_LINES,
+	OPT_FOCUS,
 };
 
 static const struct option long_options[] = {
@@ -97,6 +105,9 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "threads", no_argument, NULL, OPT_THREADS },
+	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
+	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -104,22 +115,29 @@ static const struct option long_options[] = {
 };
 
 static const char usage_text[] =
-"Usage: pybpfprof [-F HZ] [-d SECONDS] [-p PID]... [-f table|folded] [-o FILE]\n"
-"                 [--max-depth N] [-v]\n"
+"Usage: pybpfprof [-F HZ] [-d SECONDS] [-p PID]... [-f FORMAT] [-o FILE]...\n"
+"                 [--threads] [--no-lines] [--focus REGEX] [--max-depth N] [-v]\n"
+"       pybpfprof top [-F HZ] [-p PID]... [--threads] [--no-lines] [--focus REGEX]\n"
 "\n"
 "Sample the Python stacks of every CPython process on the host (or of the\n"
 "given PIDs) from the kernel, without stopping or changing the targets,\n"
-"and print how often each function was running.\n"
+"and report how often each function was running.\n"
 "\n"
 "Options:\n"
 "  -F, --frequency HZ   samples per second on each CPU, 1-10000 (default 99);\n"
 "                       like perf record -F (py-spy calls this -r/--rate)\n"
 "  -d, --duration SEC   stop after SEC seconds (default: at Ctrl-C or SIGTERM)\n"
 "  -p, --pid PID        only this process; repeat for more (default: all)\n"
-"  -f, --format FMT     table (per-function counts, default) or folded\n"
-"                       (flamegraph.pl input: one 'frame;...;frame COUNT' line\n"
-"                       per distinct stack, root first)\n"
-"  -o, --output FILE    write the profile to FILE (default: standard output)\n"
+"  -f, --format FMT     table (default), folded, svg, speedscope, pprof, pstats\n"
+"  -o, --output FILE    write the profile to FILE (default: standard output);\n"
+"                       repeat to write several formats from one run. The\n"
+"                       extension picks the format: .txt table, .folded and\n"
+"                       .collapsed folded, .svg, .json speedscope, .pb.gz and\n"
+"                       .pprof pprof, .prof pstats; -f wins for a single -o\n"
+"      --threads        a frame per thread (TID and name) below each process\n"
+"      --no-lines       one frame per function, not one per line\n"
+"      --focus REGEX    keep only stacks through a function matching REGEX\n"
+"                       (POSIX extended), re-rooted at it\n"
 "      --max-depth N    frames kept per stack, 1-1024 (default 256); deeper\n"
 "                       stacks are cut at the root end and marked [truncated]\n"
 "  -v, --verbose        report discovered processes and libbpf warnings;\n"
@@ -127,10 +145,16 @@ static const char usage_text[] =
 "      --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
 "\n"
+"top: a live per-function view refreshed every second; keys: o sort by own,\n"
+"t sort by total, q quit.\n"
+"\n"
 "Examples:\n"
-"  sudo pybpfprof -F 10                 # whole host at 10 Hz until Ctrl-C\n"
-"  sudo pybpfprof -d 30 -p 4242         # one process for 30 seconds\n"
-"  sudo pybpfprof -d 10 -f folded -o out.folded && flamegraph.pl out.folded > out.svg\n"
+"  sudo pybpfprof -F 10                  # whole host at 10 Hz until Ctrl-C\n"
+"  sudo pybpfprof -d 30 -p 4242          # one process for 30 seconds\n"
+"  sudo pybpfprof -d 10 -o prof.svg -o prof.pb.gz   # flame graph + pprof\n"
+"  sudo pybpfprof -d 10 -o prof.prof && python3 -m pstats prof.prof\n"
+"  sudo pybpfprof -d 10 --focus 'handle_request' -f folded | flamegraph.pl > req.svg\n"
+"  sudo pybpfprof top                    # live view of the whole host\n"
 "\n"
 "Needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with BTF.\n"
 "See pybpfprof(8).\n";
@@ -224,6 +248,17 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_MAX_DEPTH:
 			env.max_depth = parse_long("max depth", optarg, 1, PYBPFPROF_MAX_DEPTH);
+			break;
+		case OPT_THREADS:
+			env.threads = true;
+			break;
+		case OPT_NO_LINES:
+			env.no_lines = true;
+			break;
+		case OPT_FOCUS:
+			env.focus = optarg;
+			if (!*optarg || regcomp(&env.focus_re, optarg, REG_EXTENDED | REG_NOSUB))
+				die("invalid --focus regular expression '%s'", optarg);
 			break;
 		case 'v':
 			env.verbose++;
@@ -480,6 +515,7 @@ int main(int argc, char **argv)
 	popts.pids = env.pids;
 	popts.npids = env.npids;
 	popts.verbose = env.verbose > 0;
+	popts.no_lines = env.no_lines;
 	p = profiler__new(&popts, agg, &err);
 	if (!p) {
 		fprintf(stderr, "pybpfprof: failed to load the BPF program: %s "
@@ -515,6 +551,21 @@ int main(int argc, char **argv)
 	meta.frequency_hz = env.frequency;
 	meta.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;
 	meta.hostname = hostname;
+	meta.threads = env.threads;
+	if (env.focus) {
+		struct agg *focused = focus__apply(agg, &env.focus_re);
+
+		if (!focused) {
+			fprintf(stderr, "pybpfprof: out of memory applying --focus\n");
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		fprintf(stderr, "pybpfprof: --focus '%s' kept %llu of %llu Python samples\n",
+			env.focus, (unsigned long long)agg__total_samples(focused),
+			(unsigned long long)agg__total_samples(agg));
+		agg__free(agg);
+		agg = focused;
+	}
 	err = write_profiles(agg, outs, nouts, &meta);
 	print_summary(p, duration);
 cleanup:

@@ -21,9 +21,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hashmap.h"
 #include "output.h"
 
-/* A line's key: process, truncated flag, then frames, as canonical ids. */
+/*
+ * A line's key: root (process, or process and thread with --threads),
+ * truncated flag, then frames, as canonical ids.
+ */
 #define KEY_PROC 0
 #define KEY_TRUNCATED 1
 #define KEY_FRAMES 2
@@ -44,7 +48,17 @@ struct folded {
 	size_t nkeys, keys_cap;
 	size_t nframe_ids;	/* highest frame id in any stack + 1 */
 	char **frame_labels;	/* by frame id; NULL for ids in no stack */
-	char **proc_labels;	/* by process id */
+	char **proc_labels;	/* by root id */
+	bool threads;		/* roots are (process, thread) pairs */
+	struct folded_root *roots;	/* with threads: root id -> pair */
+	size_t nroots, roots_cap;
+	struct hashmap *root_ids;	/* (process, tid) -> root id */
+};
+
+struct folded_root {
+	__u32 proc_id;
+	__u32 tid;
+	const char *thread_name;
 };
 
 struct label_ref {
@@ -75,12 +89,36 @@ static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+/* The root id of a stack: its process, or its (process, thread). */
+static int folded__root(struct folded *fo, const struct agg_stack *s, __u32 *root)
+{
+	__u32 pair[2] = { s->proc_id, s->tid }, *id;
+	bool created;
+
+	if (!fo->threads) {
+		*root = s->proc_id;
+		return 0;
+	}
+	id = hashmap__insert(fo->root_ids, pair, &created);
+	if (!id)
+		return -ENOMEM;
+	if (created) {
+		if (array__reserve((void **)&fo->roots, &fo->roots_cap, fo->nroots + 1,
+				   sizeof(*fo->roots)))
+			return -ENOMEM;
+		fo->roots[fo->nroots] = (struct folded_root){ s->proc_id, s->tid, s->thread_name };
+		*id = (__u32)fo->nroots++;
+	}
+	*root = *id;
+	return 0;
+}
+
 /* Copy each stack's key out of the agg: it is rewritten in place later. */
 static int folded__collect(const struct agg_stack *s, void *ctx)
 {
 	struct folded *fo = ctx;
 	struct folded_line *l;
-	__u32 *key;
+	__u32 *key, root;
 
 	/* The labels are made per process id afterwards. */
 	if (s->proc_id >= agg__nr_procs(fo->a))
@@ -92,8 +130,10 @@ static int folded__collect(const struct agg_stack *s, void *ctx)
 	    array__reserve((void **)&fo->lines, &fo->lines_cap, fo->nlines + 1, sizeof(*fo->lines)))
 		return -ENOMEM;
 
+	if (folded__root(fo, s, &root))
+		return -ENOMEM;
 	key = fo->keys + fo->nkeys;
-	key[KEY_PROC] = s->proc_id;
+	key[KEY_PROC] = root;
 	key[KEY_TRUNCATED] = !!(s->flags & AGG_STACK_TRUNCATED);
 	for (size_t i = 0; i < s->nframes; i++) {
 		key[KEY_FRAMES + i] = s->frame_ids[i];
@@ -124,14 +164,33 @@ static char *label_dup(const struct agg_frame *fr)
 	return s;
 }
 
+/* A process label (@proc_label) or, without it, a thread label, malloc'd. */
+static char *root_label_dup(int (*proc_label)(const struct agg_proc *, char *, size_t),
+			    const struct agg_proc *p, __u32 tid, const char *name)
+{
+	int n = proc_label ? proc_label(p, NULL, 0) : output__thread_label(tid, name, NULL, 0);
+	char *s;
+
+	if (n < 0)
+		return NULL;
+	s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	if (proc_label)
+		proc_label(p, s, (size_t)n + 1);
+	else
+		output__thread_label(tid, name, s, (size_t)n + 1);
+	return s;
+}
+
 static int folded__make_labels(struct folded *fo)
 {
 	static const struct agg_frame unknown = { .qualname = "[unknown]", .file = "?",
 						  .line = -1 };
-	size_t nprocs = agg__nr_procs(fo->a);
-
+	if (!fo->threads)
+		fo->nroots = agg__nr_procs(fo->a);
 	fo->frame_labels = calloc(fo->nframe_ids + 1, sizeof(*fo->frame_labels));
-	fo->proc_labels = calloc(nprocs + 1, sizeof(*fo->proc_labels));
+	fo->proc_labels = calloc(fo->nroots + 1, sizeof(*fo->proc_labels));
 	if (!fo->frame_labels || !fo->proc_labels)
 		return -ENOMEM;
 
@@ -150,19 +209,26 @@ static int folded__make_labels(struct folded *fo)
 		}
 	}
 
-	for (size_t i = 0; i < nprocs; i++) {
-		const struct agg_proc *p = agg__proc(fo->a, (__u32)i);
-		struct agg_frame pseudo = { .line = -1 };
-		char pid[16];
+	for (size_t i = 0; i < fo->nroots; i++) {
+		const struct folded_root *r = fo->threads ? &fo->roots[i] : NULL;
+		const struct agg_proc *p = agg__proc(fo->a, r ? r->proc_id : (__u32)i);
+		char *proc = root_label_dup(output__proc_label, p, 0, NULL);
+		char *thread = r ? root_label_dup(NULL, NULL, r->tid, r->thread_name) : NULL;
 
-		/*
-		 * "comm (pid)" has the shape of a frame label without a line,
-		 * and needs the same sanitizing: comm is the program's choice.
-		 */
-		snprintf(pid, sizeof(pid), "%" PRIu32, p->pid);
-		pseudo.qualname = p->comm;
-		pseudo.file = pid;
-		fo->proc_labels[i] = label_dup(&pseudo);
+		if (!proc || (r && !thread)) {
+			free(proc);
+			free(thread);
+			return -ENOMEM;
+		}
+		if (!thread) {
+			fo->proc_labels[i] = proc;
+			continue;
+		}
+		/* Two frames, each sanitized on its own, behind one root id. */
+		if (asprintf(&fo->proc_labels[i], "%s;%s", proc, thread) < 0)
+			fo->proc_labels[i] = NULL;
+		free(proc);
+		free(thread);
 		if (!fo->proc_labels[i])
 			return -ENOMEM;
 	}
@@ -224,7 +290,7 @@ static int line_cmp(const void *pa, const void *pb)
 
 static int folded__merge(struct folded *fo)
 {
-	size_t nprocs = agg__nr_procs(fo->a);
+	size_t nprocs = fo->nroots;
 	__u32 *frame_canon, *proc_canon;
 	struct folded_line **order;
 	int err = -ENOMEM;
@@ -298,9 +364,14 @@ int output_folded__write(const struct agg *a, const struct output_meta *m, FILE 
 	struct folded fo = { .a = a };
 	int err;
 
-	(void)m;	/* the format has no header for it */
 	if (!a || !f)
 		return -EINVAL;
+	fo.threads = m && m->threads;
+	if (fo.threads) {
+		fo.root_ids = hashmap__new(2 * sizeof(__u32), sizeof(__u32));
+		if (!fo.root_ids)
+			return -ENOMEM;
+	}
 	err = agg__for_each_stack(a, folded__collect, &fo);
 	if (err)
 		goto free_folded;
@@ -319,9 +390,11 @@ free_folded:
 			free(fo.frame_labels[i]);
 	}
 	if (fo.proc_labels) {
-		for (size_t i = 0; i < agg__nr_procs(a); i++)
+		for (size_t i = 0; i < fo.nroots; i++)
 			free(fo.proc_labels[i]);
 	}
+	free(fo.roots);
+	hashmap__free(fo.root_ids);
 	free(fo.frame_labels);
 	free(fo.proc_labels);
 	free(fo.lines);

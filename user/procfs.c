@@ -73,13 +73,11 @@ out_free:
 	return err;
 }
 
-int procfs__comm(pid_t pid, char *buf, size_t size)
+static int read_comm(const char *fname, char *buf, size_t size)
 {
-	char fname[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(fname, sizeof(fname), "/proc/%d/comm", pid);
 	fd = open(fname, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -90,6 +88,22 @@ int procfs__comm(pid_t pid, char *buf, size_t size)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
+}
+
+int procfs__comm(pid_t pid, char *buf, size_t size)
+{
+	char fname[64];
+
+	snprintf(fname, sizeof(fname), "/proc/%d/comm", pid);
+	return read_comm(fname, buf, size);
+}
+
+int procfs__thread_comm(pid_t pid, pid_t tid, char *buf, size_t size)
+{
+	char fname[64];
+
+	snprintf(fname, sizeof(fname), "/proc/%d/task/%d/comm", pid, tid);
+	return read_comm(fname, buf, size);
 }
 
 int procfs__start_time(pid_t pid, __u64 *start)

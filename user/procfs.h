@@ -21,6 +21,7 @@ struct proc_map {
 /* File-backed mappings of @pid, malloc'd into *@maps: 0 or -errno. */
 int procfs__read_maps(pid_t pid, struct proc_map **maps, size_t *n);
 int procfs__comm(pid_t pid, char *buf, size_t size);
+int procfs__thread_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 /* Start time in clock ticks since boot: tells a reused PID apart. */
 int procfs__start_time(pid_t pid, __u64 *start);
 bool procfs__pid_exists(pid_t pid);

@@ -16,6 +16,7 @@
 #define NSEC_PER_MSEC 1000000ULL
 #define RECHECK_NS (2000 * NSEC_PER_MSEC)	/* a non-Python process, looked at again */
 #define SWEEP_NS (5000 * NSEC_PER_MSEC)
+#define MAX_THREAD_NAMES 8192	/* per process; forgotten past that */
 
 /*
  * After an exec the interpreter needs a moment to map libpython: look
@@ -43,6 +44,7 @@ struct py_process {
 	char comm[16];
 	struct py_target target;
 	struct symbolizer *sym;
+	struct hashmap *thread_names;	/* tid -> comm[16], read on first sight */
 };
 
 struct profiler {
@@ -105,6 +107,28 @@ static struct py_process *proc_add(struct profiler *p, pid_t pid)
 }
 
 /* Forget what we knew of the image: the process exec'd or is gone. */
+/* The thread's name (/proc/PID/task/TID/comm) when first seen, or NULL. */
+static const char *thread_name(struct py_process *proc, __u32 tid)
+{
+	char *name;
+	bool created;
+
+	if (proc->thread_names && hashmap__size(proc->thread_names) > MAX_THREAD_NAMES) {
+		hashmap__free(proc->thread_names);
+		proc->thread_names = NULL;
+	}
+	if (!proc->thread_names)
+		proc->thread_names = hashmap__new(sizeof(tid), 16);
+	if (!proc->thread_names)
+		return NULL;
+	name = hashmap__insert(proc->thread_names, &tid, &created);
+	if (!name)
+		return NULL;
+	if (created && procfs__thread_comm(proc->pid, tid, name, 16))
+		name[0] = '\0';
+	return name[0] ? name : NULL;
+}
+
 static void proc_reset(struct profiler *p, struct py_process *proc)
 {
 	struct symbolizer_stats ss;
@@ -115,6 +139,8 @@ static void proc_reset(struct profiler *p, struct py_process *proc)
 	}
 	symbolizer__free(proc->sym);
 	proc->sym = NULL;
+	hashmap__free(proc->thread_names);
+	proc->thread_names = NULL;
 	if (proc->state == PROC_PYTHON)
 		sampler__del_proc(p->sampler, proc->pid);
 	proc->state = PROC_PENDING;
@@ -138,7 +164,7 @@ static int proc_activate(struct profiler *p, struct py_process *proc, const stru
 	int err;
 
 	proc->target = *t;
-	proc->sym = symbolizer__new(proc->pid, &proc->target, p->agg);
+	proc->sym = symbolizer__new(proc->pid, &proc->target, p->agg, p->opts.no_lines);
 	if (!proc->sym)
 		return -ENOMEM;
 	if (procfs__comm(proc->pid, proc->comm, sizeof(proc->comm)))
@@ -216,7 +242,8 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 		p->ids[n - 1 - i] = symbolizer__frame(proc->sym, &frames[i]);
 	if (hdr->flags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
 		flags |= AGG_STACK_TRUNCATED;
-	if (agg__add_stack(p->agg, proc->agg_proc, hdr->tid, NULL, p->ids, n, flags, 1))
+	if (agg__add_stack(p->agg, proc->agg_proc, hdr->tid, thread_name(proc, hdr->tid),
+			   p->ids, n, flags, 1))
 		p->stats.dropped_samples++;
 }
 
@@ -479,6 +506,7 @@ static int free_proc(const void *key, void *value, void *ctx)
 	struct py_process *proc = *(struct py_process **)value;
 
 	symbolizer__free(proc->sym);
+	hashmap__free(proc->thread_names);
 	free(proc);
 	return 0;
 }

@@ -21,6 +21,7 @@ struct profiler_opts {
 	size_t ring_size;
 	const pid_t *pids;	/* -p list; empty: every process */
 	size_t npids;
+	bool no_lines;		/* one frame per function, not per line */
 	bool verbose;
 };
 

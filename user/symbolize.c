@@ -40,12 +40,14 @@ struct symbolizer {
 	const struct py_layout *l;
 	struct py_target target;
 	struct agg *agg;
+	bool no_lines;
 	struct hashmap *codes;	/* code_key -> code_info */
 	struct hashmap *frames;	/* frame_key -> agg frame id */
 	struct symbolizer_stats stats;
 };
 
-struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *agg)
+struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *agg,
+				   bool no_lines)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
@@ -55,6 +57,7 @@ struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct 
 	s->target = *t;
 	s->l = &s->target.layout;
 	s->agg = agg;
+	s->no_lines = no_lines;
 	s->codes = hashmap__new(sizeof(struct code_key), sizeof(struct code_info));
 	s->frames = hashmap__new(sizeof(struct frame_key), sizeof(__u32));
 	if (!s->codes || !s->frames) {
@@ -272,7 +275,9 @@ __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 		fid = agg__intern_frame(s->agg, UNREADABLE_NAME, "?", 0, -1);
 	} else {
 		off = instr_offset(s, ci, f->lasti);
-		if (off >= 0 && ci->table)
+		if (s->no_lines)
+			line = ci->first_line;
+		else if (off >= 0 && ci->table)
 			line = linetable__line_at(s->l->linetable_kind, ci->table, ci->table_len,
 						  ci->first_line, (__u32)off);
 		fid = agg__intern_frame(s->agg, ci->qualname, ci->file, ci->first_line, line);

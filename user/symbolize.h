@@ -7,6 +7,7 @@
 #ifndef __SYMBOLIZE_H
 #define __SYMBOLIZE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include "aggregate.h"
 #include "pybpfprof.h"
@@ -19,7 +20,9 @@ struct symbolizer_stats {
 	__u64 code_failures;	/* unreadable or changed under us */
 };
 
-struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *agg);
+/* With @no_lines, frames are per function: their line is the first line. */
+struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *agg,
+				   bool no_lines);
 void symbolizer__free(struct symbolizer *s);
 
 /* The aggregation frame id for @f; never fails (unreadable → a marker frame). */
