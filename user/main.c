@@ -27,6 +27,7 @@
 #include "kernel_check.h"
 #include "output.h"
 #include "profiler.h"
+#include "top.h"
 
 #define MAX_FREQUENCY 10000
 #define MAX_DURATION (366.0 * 24 * 3600)
@@ -80,6 +81,7 @@ static struct env {
 	unsigned int max_depth;
 	bool threads;		/* --threads */
 	bool no_lines;		/* --no-lines */
+	bool top;		/* the top subcommand */
 	const char *focus;	/* --focus REGEX */
 	regex_t focus_re;
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
@@ -222,6 +224,12 @@ static void parse_args(int argc, char **argv)
 {
 	int opt;
 
+	if (argc > 1 && !strcmp(argv[1], "top")) {
+		env.top = true;
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	opterr = 0;	/* our own one-line errors */
 	while ((opt = getopt_long(argc, argv, ":F:d:p:f:o:vh", long_options, NULL)) != -1) {
 		switch (opt) {
@@ -277,6 +285,10 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument '%s' (see --help)", argv[optind]);
+	if (env.top && (env.noutputs || env.format))
+		die("top shows a live view and writes no profile: drop -o and -f");
+	if (env.top && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+		die("top needs a terminal on standard input and output");
 }
 
 /* Root, or the capabilities that loading BPF and reading targets take. */
@@ -452,6 +464,22 @@ static int write_profiles(const struct agg *agg, struct output_file *outs, size_
 	return ret;
 }
 
+/* "elapsed, samples, processes, lost" on a terminal's stderr, once a second. */
+static void show_progress(struct profiler *p, double elapsed, bool last)
+{
+	struct profiler_stats st;
+
+	if (last) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	profiler__stats(p, &st);
+	fprintf(stderr, "\rpybpfprof: %.0f s, %llu samples, %llu Python, %llu processes, "
+		"%llu lost\033[K", elapsed, (unsigned long long)st.counters[CNT_SAMPLES],
+		(unsigned long long)st.counters[CNT_PY_SAMPLES],
+		(unsigned long long)st.procs_seen, (unsigned long long)st.counters[CNT_LOST]);
+}
+
 static void print_summary(struct profiler *p, double duration)
 {
 	struct profiler_stats st;
@@ -490,6 +518,8 @@ int main(int argc, char **argv)
 	struct profiler *p = NULL;
 	char hostname[256] = "";
 	struct timespec t0, wall;
+	double next_progress = 1.0;
+	bool progress;
 	size_t nouts;
 	struct agg *agg;
 	double duration;
@@ -500,7 +530,7 @@ int main(int argc, char **argv)
 	check_privileges();
 	check_kernel();
 	check_pids();
-	nouts = outputs_open(outs);
+	nouts = env.top ? 0 : outputs_open(outs);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR)
@@ -533,20 +563,41 @@ int main(int argc, char **argv)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	clock_gettime(CLOCK_REALTIME, &wall);
+	gethostname(hostname, sizeof(hostname) - 1);
+	if (env.top) {
+		struct top_opts to = {
+			.frequency = env.frequency, .duration = env.duration, .hostname = hostname,
+		};
+
+		err = top__run(p, agg, &to, &exiting);
+		profiler__stop(p);
+		if (err)
+			fprintf(stderr, "pybpfprof: top: %s\n", strerror(-err));
+		print_summary(p, elapsed_since(&t0));
+		goto cleanup;
+	}
+	progress = isatty(STDERR_FILENO);
 	while (!exiting) {
 		struct timespec ts = { 0, POLL_INTERVAL_MS * 1000000L };
+		double elapsed;
 
 		nanosleep(&ts, NULL);
 		err = profiler__poll(p);
 		if (err)
 			fprintf(stderr, "pybpfprof: reading samples: %s\n", strerror(-err));
-		if (env.duration && elapsed_since(&t0) >= env.duration)
+		elapsed = elapsed_since(&t0);
+		if (env.duration && elapsed >= env.duration)
 			break;
+		if (progress && elapsed >= next_progress) {
+			show_progress(p, elapsed, false);
+			next_progress = elapsed + 1.0;
+		}
 	}
+	if (progress)
+		show_progress(p, 0, true);
 	profiler__stop(p);
 	duration = elapsed_since(&t0);
 
-	gethostname(hostname, sizeof(hostname) - 1);
 	meta.duration_s = duration;
 	meta.frequency_hz = env.frequency;
 	meta.start_unix_ns = wall.tv_sec * 1000000000ULL + wall.tv_nsec;

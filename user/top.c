@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include "output.h"
+#include "top.h"
+
+#define POLL_MS 50
+#define REFRESH_NS 1000000000ULL
+
+enum sort_key { SORT_OWN, SORT_TOTAL };
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+/* Leave the alternate screen and give the terminal back as we found it. */
+static void term_restore(void)
+{
+	if (!tio_saved)
+		return;
+	fputs("\033[?25h\033[?1049l", stdout);
+	fflush(stdout);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tio);
+	tio_saved = false;
+}
+
+static int term_setup(void)
+{
+	struct termios tio;
+
+	if (tcgetattr(STDIN_FILENO, &saved_tio))
+		return -errno;
+	tio = saved_tio;
+	/* Keys without Enter, no echo; ISIG stays so Ctrl-C is SIGINT. */
+	tio.c_lflag &= ~(ICANON | ECHO);
+	tio.c_cc[VMIN] = 0;
+	tio.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio))
+		return -errno;
+	tio_saved = true;
+	atexit(term_restore);
+	fputs("\033[?1049h\033[?25l", stdout);
+	return 0;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_total(const void *pa, const void *pb)
+{
+	const struct agg_func *x = pa, *y = pb;
+
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	if (x->own != y->own)
+		return x->own < y->own ? 1 : -1;
+	return strcmp(x->qualname, y->qualname);
+}
+
+static void screen_size(int *rows, int *cols)
+{
+	struct winsize ws;
+
+	*rows = 24;
+	*cols = 80;
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		*rows = ws.ws_row;
+		*cols = ws.ws_col;
+	}
+}
+
+/* One line, cut to the screen width, cleared to its end. */
+static void put_line(const char *s, int cols)
+{
+	printf("%.*s\033[K\n", cols, s);
+}
+
+static void render(const struct agg *agg, const struct top_opts *o, enum sort_key sort,
+		   double elapsed, const struct profiler_stats *st)
+{
+	__u64 total = agg__total_samples(agg);
+	size_t nfuncs = 0;
+	struct agg_func *funcs = agg__functions(agg, &nfuncs);
+	int rows, cols, shown = 0;
+	char line[1024], label[512];
+
+	screen_size(&rows, &cols);
+	if (funcs && sort == SORT_TOTAL)
+		qsort(funcs, nfuncs, sizeof(*funcs), cmp_total);
+
+	fputs("\033[H", stdout);
+	snprintf(line, sizeof(line),
+		 "pybpfprof top - %s - %.0f s at %u Hz - %llu Python processes - "
+		 "%llu samples (%.1f/s), %llu lost",
+		 o->hostname, elapsed, o->frequency, (unsigned long long)st->procs_seen,
+		 (unsigned long long)total, elapsed > 0 ? total / elapsed : 0.0,
+		 (unsigned long long)st->counters[CNT_LOST]);
+	put_line(line, cols);
+	snprintf(line, sizeof(line), "sorted by %s (o: own, t: total, q: quit)",
+		 sort == SORT_OWN ? "own" : "total");
+	put_line(line, cols);
+	put_line("", cols);
+	snprintf(line, sizeof(line), "%7s %7s %9s %9s  %s", "%Own", "%Total", "OwnTime",
+		 "TotalTime", "Function (file:line)");
+	printf("\033[7m");
+	put_line(line, cols);
+	printf("\033[0m");
+	for (size_t i = 0; funcs && i < nfuncs && shown < rows - 5; i++, shown++) {
+		struct agg_frame fr = {
+			.qualname = funcs[i].qualname, .file = funcs[i].file,
+			.line = funcs[i].first_line,
+		};
+
+		output__frame_label(&fr, label, sizeof(label));
+		snprintf(line, sizeof(line), "%6.1f%% %6.1f%% %8.2fs %8.2fs  %s",
+			 total ? 100.0 * funcs[i].own / total : 0.0,
+			 total ? 100.0 * funcs[i].total / total : 0.0,
+			 (double)funcs[i].own / o->frequency, (double)funcs[i].total / o->frequency,
+			 label);
+		put_line(line, cols);
+	}
+	if (!nfuncs)
+		put_line("(no Python samples yet)", cols);
+	fputs("\033[J", stdout);
+	fflush(stdout);
+	free(funcs);
+}
+
+int top__run(struct profiler *p, const struct agg *agg, const struct top_opts *o,
+	     volatile sig_atomic_t *exiting)
+{
+	enum sort_key sort = SORT_OWN;
+	__u64 start = now_ns(), last = 0;
+	struct profiler_stats st;
+	int err;
+
+	err = term_setup();
+	if (err)
+		return err;
+	while (!*exiting) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		__u64 now;
+		char key;
+
+		if (poll(&pfd, 1, POLL_MS) > 0 && read(STDIN_FILENO, &key, 1) == 1) {
+			if (key == 'q' || key == 'Q')
+				break;
+			if (key == 'o' || key == 't') {
+				sort = key == 'o' ? SORT_OWN : SORT_TOTAL;
+				last = 0;	/* redraw now */
+			}
+		}
+		err = profiler__poll(p);
+		if (err)
+			break;
+		now = now_ns();
+		if (o->duration && now - start >= o->duration * 1e9)
+			break;
+		if (now - last >= REFRESH_NS) {
+			profiler__stats(p, &st);
+			render(agg, o, sort, (now - start) / 1e9, &st);
+			last = now;
+		}
+	}
+	term_restore();
+	return err;
+}
