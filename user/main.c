@@ -32,7 +32,8 @@
 #define MAX_FREQUENCY 10000
 #define MAX_DURATION (366.0 * 24 * 3600)
 #define MAX_PIDS 1024
-#define POLL_INTERVAL_MS 50
+/* Drain often: a short-lived code object (a module body) must still be there. */
+#define POLL_INTERVAL_MS 20
 #define DEFAULT_RING_SIZE (8U << 20)
 
 #define MAX_OUTPUTS 16
@@ -79,6 +80,8 @@ static struct env {
 	const char *outputs[MAX_OUTPUTS];	/* -o, in order */
 	size_t noutputs;
 	unsigned int max_depth;
+	size_t ring_size;	/* --ring-size, bytes */
+	bool private_files;	/* --private: outputs 0600 */
 	bool threads;		/* --threads */
 	bool no_lines;		/* --no-lines */
 	bool top;		/* the top subcommand */
@@ -87,6 +90,7 @@ static struct env {
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 } env = {
 	.frequency = 99,
+	.ring_size = DEFAULT_RING_SIZE,
 	.max_depth = PYBPFPROF_DEFAULT_DEPTH,
 };
 
@@ -98,6 +102,8 @@ enum {
 	OPT_THREADS,
 	OPT_NO_LINES,
 	OPT_FOCUS,
+	OPT_RING_SIZE,
+	OPT_PRIVATE,
 };
 
 static const struct option long_options[] = {
@@ -110,6 +116,8 @@ static const struct option long_options[] = {
 	{ "threads", no_argument, NULL, OPT_THREADS },
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "focus", required_argument, NULL, OPT_FOCUS },
+	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
+	{ "private", no_argument, NULL, OPT_PRIVATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -142,6 +150,9 @@ static const char usage_text[] =
 "                       (POSIX extended), re-rooted at it\n"
 "      --max-depth N    frames kept per stack, 1-1024 (default 256); deeper\n"
 "                       stacks are cut at the root end and marked [truncated]\n"
+"      --ring-size SIZE kernel ring buffer, a power of two, 4K-1024M (default\n"
+"                       8M); samples that find it full are counted as lost\n"
+"      --private        create output files 0600 instead of 0644\n"
 "  -v, --verbose        report discovered processes and libbpf warnings;\n"
 "                       -vv adds libbpf's debug log (verifier output)\n"
 "      --version        print the version and exit\n"
@@ -195,6 +206,27 @@ static double parse_seconds(const char *s)
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > MAX_DURATION)
 		die("invalid duration '%s': expected seconds, a number above 0", s);
+	return v;
+}
+
+/* "8M", "512K", "4096": a power of two from 4 KiB to 1 GiB. */
+static size_t parse_ring_size(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!errno && end != s && (*end == 'K' || *end == 'k')) {
+		v <<= 10;
+		end++;
+	} else if (!errno && end != s && (*end == 'M' || *end == 'm')) {
+		v <<= 20;
+		end++;
+	}
+	if (errno || end == s || *end || s[0] == '-' || v < 4096 || v > (1ULL << 30) ||
+	    (v & (v - 1)))
+		die("invalid ring size '%s': expected a power of two from 4K to 1024M", s);
 	return v;
 }
 
@@ -256,6 +288,12 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_MAX_DEPTH:
 			env.max_depth = parse_long("max depth", optarg, 1, PYBPFPROF_MAX_DEPTH);
+			break;
+		case OPT_RING_SIZE:
+			env.ring_size = parse_ring_size(optarg);
+			break;
+		case OPT_PRIVATE:
+			env.private_files = true;
 			break;
 		case OPT_THREADS:
 			env.threads = true;
@@ -378,7 +416,7 @@ static void output_open(struct output_file *out)
 	fd = mkstemp(out->tmp);
 	if (fd < 0)
 		die("cannot create output file '%s': %s", path, strerror(errno));
-	if (fchmod(fd, 0644) || !(out->f = fdopen(fd, "w"))) {
+	if (fchmod(fd, env.private_files ? 0600 : 0644) || !(out->f = fdopen(fd, "w"))) {
 		unlink(out->tmp);
 		die("cannot create output file '%s': %s", path, strerror(errno));
 	}
@@ -507,7 +545,7 @@ static void print_summary(struct profiler *p, double duration)
 	fputc('\n', stderr);
 	if (c[CNT_LOST])
 		fprintf(stderr, "pybpfprof: warning: %llu samples were lost to a full ring "
-			"buffer\n", (unsigned long long)c[CNT_LOST]);
+			"buffer; a larger --ring-size keeps them\n", (unsigned long long)c[CNT_LOST]);
 }
 
 int main(int argc, char **argv)
@@ -541,7 +579,7 @@ int main(int argc, char **argv)
 		die("out of memory");
 	popts.frequency = env.frequency;
 	popts.max_depth = env.max_depth;
-	popts.ring_size = DEFAULT_RING_SIZE;
+	popts.ring_size = env.ring_size;
 	popts.pids = env.pids;
 	popts.npids = env.npids;
 	popts.verbose = env.verbose > 0;

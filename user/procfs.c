@@ -106,11 +106,12 @@ int procfs__thread_comm(pid_t pid, pid_t tid, char *buf, size_t size)
 	return read_comm(fname, buf, size);
 }
 
-int procfs__start_time(pid_t pid, __u64 *start)
+/* Field @field (>= 3) of /proc/PID/stat, which follows the last ')'. */
+static int stat_field(pid_t pid, int field, __u64 *value)
 {
 	char fname[64], buf[1024], *p;
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	snprintf(fname, sizeof(fname), "/proc/%d/stat", pid);
 	fd = open(fname, O_RDONLY | O_CLOEXEC);
@@ -125,12 +126,27 @@ int procfs__start_time(pid_t pid, __u64 *start)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EINVAL;
-	for (field = 2; field < 22 && p; field++)
+	for (int i = 2; i < field && p; i++)
 		p = strchr(p + 1, ' ');
 	if (!p)
 		return -EINVAL;
-	*start = strtoull(p + 1, NULL, 10);
+	*value = strtoull(p + 1, NULL, 10);
 	return 0;
+}
+
+int procfs__start_time(pid_t pid, __u64 *start)
+{
+	return stat_field(pid, 22, start);
+}
+
+int procfs__ppid(pid_t pid, pid_t *ppid)
+{
+	__u64 v;
+	int err = stat_field(pid, 4, &v);
+
+	if (!err)
+		*ppid = (pid_t)v;
+	return err;
 }
 
 bool procfs__pid_exists(pid_t pid)

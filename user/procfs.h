@@ -24,6 +24,7 @@ int procfs__comm(pid_t pid, char *buf, size_t size);
 int procfs__thread_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 /* Start time in clock ticks since boot: tells a reused PID apart. */
 int procfs__start_time(pid_t pid, __u64 *start);
+int procfs__ppid(pid_t pid, pid_t *ppid);
 bool procfs__pid_exists(pid_t pid);
 /*
  * Open the file behind mapping @m of @pid read-only. The path is

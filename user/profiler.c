@@ -158,6 +158,25 @@ static void proc_remove(struct profiler *p, pid_t pid)
 	free(proc);
 }
 
+/*
+ * A child of a Python process running the same interpreter image may
+ * have been forked: its parent can name code objects the child, gone
+ * too soon, no longer can.
+ */
+static void set_fork_parent(struct profiler *p, struct py_process *proc)
+{
+	struct py_process *parent;
+	pid_t ppid;
+
+	if (procfs__ppid(proc->pid, &ppid))
+		return;
+	parent = proc_find(p, ppid);
+	if (parent && parent->state == PROC_PYTHON &&
+	    parent->target.runtime_addr == proc->target.runtime_addr &&
+	    parent->target.interp_head_addr == proc->target.interp_head_addr)
+		symbolizer__set_fork_parent(proc->sym, ppid);
+}
+
 static int proc_activate(struct profiler *p, struct py_process *proc, const struct py_target *t)
 {
 	struct py_proc_info pi;
@@ -170,6 +189,7 @@ static int proc_activate(struct profiler *p, struct py_process *proc, const stru
 	if (procfs__comm(proc->pid, proc->comm, sizeof(proc->comm)))
 		snprintf(proc->comm, sizeof(proc->comm), "python");
 	proc->agg_proc = agg__intern_proc(p->agg, proc->pid, proc->comm);
+	set_fork_parent(p, proc);
 	py_target__proc_info(t, &pi);
 	err = sampler__set_proc(p->sampler, proc->pid, &pi);
 	if (err) {
@@ -270,8 +290,11 @@ static void on_fork(struct profiler *p, pid_t child, pid_t parent, __u64 now)
 		return;
 	/* The child's memory is a copy of the parent's: so is its layout. */
 	if (pp && pp->state == PROC_PYTHON && proc->state != PROC_PYTHON &&
-	    !proc_activate(p, proc, &pp->target))
+	    !proc_activate(p, proc, &pp->target)) {
+		/* The child may be gone already: the event names its parent. */
+		symbolizer__set_fork_parent(proc->sym, parent);
 		return;
+	}
 	proc_probe(p, proc, now);
 }
 

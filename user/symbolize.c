@@ -37,6 +37,7 @@ struct frame_key {
 
 struct symbolizer {
 	pid_t pid;
+	pid_t fork_parent;	/* holds the same code objects, if still alive */
 	const struct py_layout *l;
 	struct py_target target;
 	struct agg *agg;
@@ -110,17 +111,17 @@ static __u32 get_u32(const __u8 *buf, __s16 off)
 }
 
 /* A PyBytesObject / PyStringObject's contents, bounded by @max. */
-static __u8 *read_bytes(struct symbolizer *s, __u64 addr, size_t max, size_t *len)
+static __u8 *read_bytes(struct symbolizer *s, pid_t pid, __u64 addr, size_t max, size_t *len)
 {
 	__u64 size;
 	__u8 *buf;
 
-	if (remote__read_u64(s->pid, addr + s->l->bytes_size, &size) || size > max)
+	if (remote__read_u64(pid, addr + s->l->bytes_size, &size) || size > max)
 		return NULL;
 	buf = malloc(size + 1);
 	if (!buf)
 		return NULL;
-	if (size && remote__read(s->pid, addr + s->l->bytes_data, buf, size)) {
+	if (size && remote__read(pid, addr + s->l->bytes_data, buf, size)) {
 		free(buf);
 		return NULL;
 	}
@@ -130,7 +131,7 @@ static __u8 *read_bytes(struct symbolizer *s, __u64 addr, size_t max, size_t *le
 }
 
 /* A compact str (PEP 393) as UTF-8; legacy non-compact strs are refused. */
-static char *read_unicode(struct symbolizer *s, __u64 addr)
+static char *read_unicode(struct symbolizer *s, pid_t pid, __u64 addr)
 {
 	const struct py_layout *l = s->l;
 	__u8 hdr[128], *data = NULL;
@@ -140,7 +141,7 @@ static char *read_unicode(struct symbolizer *s, __u64 addr)
 	size_t n;
 
 	if (l->unicode_compact_data <= 0 || l->unicode_compact_data > (int)sizeof(hdr) ||
-	    remote__read(s->pid, addr, hdr, l->unicode_compact_data))
+	    remote__read(pid, addr, hdr, l->unicode_compact_data))
 		return NULL;
 	length = get_u64(hdr, l->unicode_length);
 	state = get_u32(hdr, l->unicode_state);
@@ -161,7 +162,7 @@ static char *read_unicode(struct symbolizer *s, __u64 addr)
 	data = malloc(n * width + 1);
 	if (!data)
 		return NULL;
-	if (n && remote__read(s->pid, addr, data, n * width))
+	if (n && remote__read(pid, addr, data, n * width))
 		goto out_free;
 	out = utf8__from_ucs(data, n, width);
 out_free:
@@ -169,7 +170,7 @@ out_free:
 	return out;
 }
 
-static char *read_str(struct symbolizer *s, __u64 addr)
+static char *read_str(struct symbolizer *s, pid_t pid, __u64 addr)
 {
 	size_t len;
 	__u8 *raw;
@@ -178,8 +179,8 @@ static char *read_str(struct symbolizer *s, __u64 addr)
 	if (!addr)
 		return NULL;
 	if (s->l->str_kind == PY_STR_UNICODE)
-		return read_unicode(s, addr);
-	raw = read_bytes(s, addr, MAX_STR_CHARS, &len);
+		return read_unicode(s, pid, addr);
+	raw = read_bytes(s, pid, addr, MAX_STR_CHARS, &len);
 	if (!raw)
 		return NULL;
 	out = utf8__sanitize((const char *)raw, len);
@@ -199,38 +200,58 @@ static size_t code_header_size(const struct py_layout *l)
 	return size;
 }
 
-static void read_code(struct symbolizer *s, __u64 code, __u32 cksum, struct code_info *ci)
+static bool read_code(struct symbolizer *s, pid_t pid, __u64 code, __u32 cksum,
+		      struct code_info *ci)
 {
 	const struct py_layout *l = s->l;
 	__u8 hdr[MAX_CODE_HEADER];
 	size_t size = code_header_size(l);
 	__u64 window[4];
 
-	s->stats.code_reads++;
-	if (size > sizeof(hdr) || remote__read(s->pid, code, hdr, size))
+	if (size > sizeof(hdr) || remote__read(pid, code, hdr, size))
 		goto fail;
 	memcpy(window, hdr + l->code_cksum, sizeof(window));
 	/* Another code object now lives at this address: names would lie. */
 	if (cksum && py_code_cksum(window) != cksum)
 		goto fail;
 
-	ci->qualname = read_str(s, get_u64(hdr, l->code_qualname >= 0 ?
-					   l->code_qualname : l->code_name));
-	ci->file = read_str(s, get_u64(hdr, l->code_filename));
+	ci->qualname = read_str(s, pid, get_u64(hdr, l->code_qualname >= 0 ?
+						l->code_qualname : l->code_name));
+	ci->file = read_str(s, pid, get_u64(hdr, l->code_filename));
 	if (!ci->qualname || !ci->file)
 		goto fail;
 	ci->first_line = (int)get_u32(hdr, l->code_firstlineno);
 	if (l->instr_kind == PY_INSTR_POINTER)
 		ci->code_bytes = (__u32)get_u64(hdr, 16) * 2;	/* ob_size: code units */
-	ci->table = read_bytes(s, get_u64(hdr, l->code_linetable), MAX_LINETABLE,
+	ci->table = read_bytes(s, pid, get_u64(hdr, l->code_linetable), MAX_LINETABLE,
 			       &ci->table_len);
 	ci->ok = true;
-	return;
+	return true;
 fail:
-	s->stats.code_failures++;
 	free(ci->qualname);
 	free(ci->file);
 	ci->qualname = ci->file = NULL;
+	return false;
+}
+
+/*
+ * A forked child that already exited can still be named: its parent
+ * holds the same code objects at the same addresses, and the kernel's
+ * checksum proves a code object there is the one sampled.
+ */
+static void code_lookup(struct symbolizer *s, __u64 code, __u32 cksum, struct code_info *ci)
+{
+	s->stats.code_reads++;
+	if (read_code(s, s->pid, code, cksum, ci))
+		return;
+	if (s->fork_parent && cksum && read_code(s, s->fork_parent, code, cksum, ci))
+		return;
+	s->stats.code_failures++;
+}
+
+void symbolizer__set_fork_parent(struct symbolizer *s, pid_t parent)
+{
+	s->fork_parent = parent;
 }
 
 /* Byte offset of the executing instruction, or -1 when out of range. */
@@ -270,7 +291,7 @@ __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 
 	ci = hashmap__insert(s->codes, &ckey, &created);
 	if (ci && created)
-		read_code(s, f->code, f->cksum, ci);
+		code_lookup(s, f->code, f->cksum, ci);
 	if (!ci || !ci->ok) {
 		fid = agg__intern_frame(s->agg, UNREADABLE_NAME, "?", 0, -1);
 	} else {

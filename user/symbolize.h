@@ -27,6 +27,8 @@ void symbolizer__free(struct symbolizer *s);
 
 /* The aggregation frame id for @f; never fails (unreadable → a marker frame). */
 __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f);
+/* Fall back to @parent's memory for code objects the child can't provide. */
+void symbolizer__set_fork_parent(struct symbolizer *s, pid_t parent);
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st);
 
 #endif /* __SYMBOLIZE_H */

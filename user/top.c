@@ -11,7 +11,7 @@
 #include "output.h"
 #include "top.h"
 
-#define POLL_MS 50
+#define POLL_MS 20
 #define REFRESH_NS 1000000000ULL
 
 enum sort_key { SORT_OWN, SORT_TOTAL };

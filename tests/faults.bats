@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# Faults in targets never crash the profiler or lose what it sampled:
+# exits, exec, fork storms, PID reuse, thread churn, 1000 threads,
+# 1000-deep recursion, and targets that corrupt their own interpreter.
+
+load helpers
+
+setup() {
+	require_root
+	require_python 3.12
+	F=$WORKLOADS/faults.py
+	FE=$(re_escape "$F")
+	SPIN="spin \\($FE:$(line_of spin_hot "$F")\\) [0-9]+$"
+}
+
+@test "a target that exits mid-run keeps its samples and names" {
+	"$PYBPFPROF" -F 199 -d 4 -f folded -o "$BATS_TEST_TMPDIR/p.folded" 2>"$BATS_TEST_TMPDIR/err" &
+	local prof=$!
+	sleep 1
+	"$PY" "$F" spin 1.5 &
+	local pid=$!
+	wait "$pid"
+	wait "$prof"
+	TEST_OUT=$BATS_TEST_TMPDIR/p.folded TEST_ERR=$BATS_TEST_TMPDIR/err \
+		assert_folded_has "^python3\\.12 \\($pid\\);<module> .*;$SPIN"
+}
+
+@test "exec into another Python version: both images profiled under one PID" {
+	[ -x /usr/bin/python3.11 ] || skip "/usr/bin/python3.11 not installed"
+	start_bg "$PY" "$F" exec 4 /usr/bin/python3.11
+	profile -F 199 -d 3.5 -f folded
+	[ "$PROFILE_STATUS" -eq 0 ]
+	assert_folded_has "^python3\\.12 \\($LAST_PID\\);<module> .*;$SPIN"
+	assert_folded_has "^python3\\.11 \\($LAST_PID\\);<module> .*;$SPIN"
+}
+
+@test "a fork storm (50 forks a second): children are sampled and named" {
+	start_bg "$PY" "$F" fork_storm 4 50
+	wait_started 0.5
+	profile -F 499 -d 3 -f folded
+	[ "$PROFILE_STATUS" -eq 0 ]
+	# Forked children: their own PIDs, the parent's code.
+	local children
+	children=$(grep -E "forked_child \\($FE:$(line_of child_call "$F")\\);$SPIN" "$TEST_OUT" |
+		grep -vc "($LAST_PID);" || true)
+	[ "$children" -ge 5 ]
+	! grep -q unreadable "$TEST_OUT"
+}
+
+@test "a reused PID gets the new process's names, not the old one's" {
+	local first second
+	"$PYBPFPROF" -F 199 -d 4 -f folded -o "$BATS_TEST_TMPDIR/p.folded" 2>"$BATS_TEST_TMPDIR/err" &
+	local prof=$!
+	sleep 1
+	# The profiler knows this one, its code objects cached...
+	"$PY" "$F" spin 0.7 &
+	first=$!
+	wait "$first"
+	# ...then the same PID goes to a process running other code.
+	echo $((first - 1)) > /proc/sys/kernel/ns_last_pid
+	"$PY" "$WORKLOADS/nested.py" 1 &
+	second=$!
+	wait "$second"
+	wait "$prof"
+	[ "$second" -eq "$first" ] || skip "could not reuse pid $first (got $second)"
+	TEST_OUT=$BATS_TEST_TMPDIR/p.folded TEST_ERR=$BATS_TEST_TMPDIR/err \
+		assert_folded_has "^python3\\.12 \\($first\\);<module> \\($FE:[0-9]+\\);.*$SPIN"
+	TEST_OUT=$BATS_TEST_TMPDIR/p.folded TEST_ERR=$BATS_TEST_TMPDIR/err \
+		assert_folded_has "^python3\\.12 \\($second\\);<module> .*Worker\\.inner_leaf"
+	# No stack mixes the two programs' code.
+	! grep "nested.py" "$BATS_TEST_TMPDIR/p.folded" | grep -q "faults.py"
+}
+
+@test "thread churn: hundreds of threads a second" {
+	start_bg "$PY" "$F" thread_churn 4 300
+	wait_started 0.5
+	profile -F 499 -d 3 -p "$LAST_PID" -f folded --threads
+	[ "$PROFILE_STATUS" -eq 0 ]
+	local tids
+	tids=$(grep -Eo '\(tid [0-9]+\)' "$TEST_OUT" | sort -u | wc -l)
+	[ "$tids" -ge 20 ]
+	assert_folded_has "Thread\\.run .*;$SPIN"
+}
+
+@test "1000 threads in one process: every running thread is found" {
+	start_bg "$PY" "$F" many_threads 8 1000
+	sleep 2
+	profile -F 199 -d 3 -p "$LAST_PID" -f folded --threads
+	[ "$PROFILE_STATUS" -eq 0 ]
+	local tids
+	tids=$(grep -E ";$SPIN" "$TEST_OUT" | grep -Eo '\(tid [0-9]+\)' | sort -u | wc -l)
+	# The GIL hands each thread ~100 ms at a time: a few dozen get
+	# sampled in 3 s, and every sample finds its thread state.
+	[ "$tids" -ge 20 ]
+	! grep -q 'without a Python thread state' "$TEST_ERR"
+	grep -Eq ' ([0-9]+) Python samples, 0 lost' "$TEST_ERR"
+}
+
+@test "recursion 1000 frames deep, whole with --max-depth 1024" {
+	start_bg "$PY" "$F" recurse 6 1000
+	wait_started 1
+	profile -F 199 -d 2 -p "$LAST_PID" -f folded --max-depth 1024
+	[ "$PROFILE_STATUS" -eq 0 ]
+	! grep -q '\[truncated\]' "$TEST_OUT"
+	# process, <module>, main, 1000 x recurse, spin
+	local frames
+	frames=$(grep -E ";$SPIN" "$TEST_OUT" | head -1 | awk -F';' '{ print NF }')
+	[ "$frames" -eq 1004 ]
+}
+
+@test "a target corrupting its code object is marked, the rest still profiled" {
+	start_bg "$PY" "$F" corrupt_code 6
+	local bad=$LAST_PID
+	start_bg "$PY" "$WORKLOADS/nested.py" 6
+	local good=$LAST_PID
+	wait_started 1
+	profile -F 199 -d 2 -f folded
+	[ "$PROFILE_STATUS" -eq 0 ]
+	kill -0 "$bad"
+	grep -q "^python3\\.12 ($bad);.*\\[unreadable code object\\] (?) [0-9]*$" "$TEST_OUT"
+	assert_folded_has "^python3\\.12 \\($good\\);.*Worker\\.inner_leaf"
+}
+
+@test "a target whose frame chain loops: bounded, marked truncated" {
+	start_bg "$PY" "$F" frame_loop 6
+	local bad=$LAST_PID
+	start_bg "$PY" "$WORKLOADS/nested.py" 6
+	local good=$LAST_PID
+	wait_started 1
+	profile -F 199 -d 2 -f folded
+	[ "$PROFILE_STATUS" -eq 0 ]
+	grep -q "^python3\\.12 ($bad);\\[truncated\\];frame_loop" "$TEST_OUT"
+	assert_folded_has "^python3\\.12 \\($good\\);.*Worker\\.inner_leaf"
+}
