@@ -45,7 +45,16 @@ LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all clean install deps test test-unit demo bench
+# libFuzzer harnesses: every user/ object rebuilt with clang's sanitizers.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DPYBPFPROF_VERSION='"$(VERSION)"' \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZERS))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all clean install deps test test-unit demo bench fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -92,13 +101,34 @@ $(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $(OUTPUT)/libpybpfprof.a | $(
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(OUTPUT)/libpybpfprof.a $(LDLIBS) -o $@
 
+$(OUTPUT)/fuzz/obj:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) include/pybpfprof.h $(OUTPUT)/pybpfprof.skel.h | $(OUTPUT)/fuzz/obj
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/fuzz/libfuzz.a: $(FUZZ_OBJS)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libfuzz.a
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INCLUDES) $< $(OUTPUT)/fuzz/libfuzz.a \
+		$(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# Run each fuzzer for FUZZ_SECONDS (by hand: make fuzz FUZZ_SECONDS=600).
+fuzz: fuzz-build
+	$(Q)for f in $(FUZZERS); do tests/run-fuzz $$f $(FUZZ_SECONDS) || exit 1; done
+
 test-unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
 
 deps:
 	$(Q)tools/install-deps
 
-test: deps all $(UNIT_BINS)
+test: deps all $(UNIT_BINS) fuzz-build
 	$(Q)tests/run-all
 
 demo: deps all
