@@ -23,6 +23,10 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 CFLAGS ?= -g -O2
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wno-unused-parameter \
 	  -Wmissing-field-initializers -D_GNU_SOURCE -DPYBPFPROF_VERSION='"$(VERSION)"'
+# make SANITIZE=1: ASan + UBSan build (test-sanitize uses it).
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
@@ -54,7 +58,7 @@ FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/main.c,$(USER_SRCS)))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all clean install deps test test-unit demo bench fuzz fuzz-build
+.PHONY: all clean install deps test test-unit test-sanitize demo bench fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -130,6 +134,12 @@ deps:
 
 test: deps all $(UNIT_BINS) fuzz-build
 	$(Q)tests/run-all
+
+# The unit and integration suites again, against an ASan+UBSan build.
+test-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize SANITIZE=1 all $(patsubst $(OUTPUT)/%,$(OUTPUT)/sanitize/%,$(UNIT_BINS))
+	$(Q)OUTPUT=$(OUTPUT)/sanitize PYBPFPROF=$(abspath $(OUTPUT))/sanitize/pybpfprof \
+		PYBPFPROF_SANITIZED=1 tests/run-all
 
 demo: deps all
 	$(Q)tools/demo

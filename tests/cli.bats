@@ -76,8 +76,9 @@ bad_input() {
 
 @test "an output path that cannot be created is refused" {
 	require_root
-	bad_input "output file '/nonexistent-dir/x'" -o /nonexistent-dir/x
+	bad_input "output file '/nonexistent-dir/x.folded'" -o /nonexistent-dir/x.folded
 	[ ! -e /nonexistent-dir ]
+	bad_input "cannot tell the format of 'x.data'" -o x.data
 }
 
 @test "without root or capabilities: a clear refusal" {
@@ -95,7 +96,10 @@ bad_input() {
 	command -v bpftool >/dev/null || skip "bpftool not installed"
 	"$PYBPFPROF" -F 99 >/dev/null 2>&1 &
 	local prof=$!
-	sleep 2
+	for _ in $(seq 100); do
+		bpftool prog show | grep -q on_sample && break
+		sleep 0.1
+	done
 	bpftool prog show | grep -q on_sample
 	kill -KILL "$prof"
 	wait "$prof" || true

@@ -64,7 +64,7 @@ setup() {
 }
 
 @test "the format follows the -o extension, and -f wins for a single -o" {
-	start_bg "$PY" "$F" 5
+	start_bg "$PY" "$F" 15
 	wait_started 0.7
 	profile -d 1 -p "$LAST_PID" -o "$BATS_TEST_TMPDIR/p.txt"
 	head -1 "$BATS_TEST_TMPDIR/p.txt" | grep -q '%OWN'

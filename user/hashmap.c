@@ -9,7 +9,8 @@
 struct hashmap {
 	size_t key_size;
 	size_t value_size;
-	size_t entry_size;	/* used byte, padding, key, value */
+	size_t value_off;	/* from the slot start: after the key, 8-aligned */
+	size_t entry_size;	/* used byte, padding, key, padding, value */
 	size_t nslots;		/* power of two */
 	size_t size;
 	unsigned char *slots;
@@ -42,7 +43,7 @@ static void *slot_key(const struct hashmap *m, unsigned char *slot)
 
 static void *slot_value(const struct hashmap *m, unsigned char *slot)
 {
-	return slot + 8 + m->key_size;
+	return slot + m->value_off;
 }
 
 struct hashmap *hashmap__new(size_t key_size, size_t value_size)
@@ -53,8 +54,9 @@ struct hashmap *hashmap__new(size_t key_size, size_t value_size)
 		return NULL;
 	m->key_size = key_size;
 	m->value_size = value_size;
-	/* Keep values 8-byte aligned. */
-	m->entry_size = (8 + key_size + value_size + 7) & ~(size_t)7;
+	/* Values hold pointers and u64s: keep them 8-byte aligned. */
+	m->value_off = (8 + key_size + 7) & ~(size_t)7;
+	m->entry_size = (m->value_off + value_size + 7) & ~(size_t)7;
 	m->nslots = MIN_SLOTS;
 	m->slots = calloc(m->nslots, m->entry_size);
 	if (!m->slots) {
