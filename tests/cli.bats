@@ -102,7 +102,50 @@ bad_input() {
 	done
 	bpftool prog show | grep -q on_sample
 	kill -KILL "$prof"
-	wait "$prof" || true
+	wait "$prof" 2>/dev/null || true
 	sleep 0.5
 	! bpftool prog show | grep -q on_sample
+}
+
+@test "a symlink planted at the output path is replaced, never written through" {
+	require_root
+	local victim=$BATS_TEST_TMPDIR/victim out=$BATS_TEST_TMPDIR/p.folded
+	echo "precious" > "$victim"
+	ln -s "$victim" "$out"
+	run "$PYBPFPROF" -d 0.5 -o "$out"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$victim")" = precious ]
+	[ -f "$out" ] && [ ! -L "$out" ]
+}
+
+@test "outputs are 0644, or 0600 with --private, whatever the umask" {
+	require_root
+	(umask 077 && "$PYBPFPROF" -d 0.5 -o "$BATS_TEST_TMPDIR/a.txt")
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/a.txt")" = 644 ]
+	"$PYBPFPROF" -d 0.5 --private -o "$BATS_TEST_TMPDIR/b.txt"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/b.txt")" = 600 ]
+}
+
+@test "bad ring sizes are refused" {
+	bad_input "ring size '3M'" --ring-size 3M
+	bad_input "ring size '1K'" --ring-size 1K
+	bad_input "ring size 'big'" --ring-size big
+}
+
+@test "a full ring buffer is counted and reported, never silent" {
+	require_root
+	require_python 3.12
+	start_bg "$PY" "$WORKLOADS/deep.py" 200 6
+	wait_started 0.7
+	run --separate-stderr "$PYBPFPROF" --ring-size 4K -F 999 -d 2 -p "$LAST_PID" -f folded
+	[ "$status" -eq 0 ]
+	local py lost folded
+	[[ "$stderr" =~ ([0-9]+)\ Python\ samples,\ ([0-9]+)\ lost ]]
+	py=${BASH_REMATCH[1]}
+	lost=${BASH_REMATCH[2]}
+	[ "$lost" -gt 0 ]
+	[[ "$stderr" == *"larger --ring-size"* ]]
+	# What was not lost is all in the output.
+	folded=$(echo "$output" | awk '{ s += $NF } END { print s + 0 }')
+	[ "$folded" -eq "$py" ]
 }
