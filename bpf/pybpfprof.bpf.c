@@ -204,6 +204,7 @@ struct walk_ctx {
 	__s16 frame_code;
 	__s16 frame_instr;
 	__s16 frame_owner;
+	__s16 frame_tlbc;
 	__s16 code_cksum;
 	__u8 owner_skip_min;
 	__u8 instr_kind;
@@ -222,7 +223,7 @@ static __always_inline __u32 buf_u32(struct sample_buf *s, __s16 off)
 /* One frame: copy it, skip shims, record (code, position, checksum). */
 static long walk_step(__u32 i, struct walk_ctx *c)
 {
-	__u32 lasti, cksum = 0, size = c->read_size;
+	__u32 lasti, tlbc, cksum = 0, size = c->read_size;
 	struct sample_buf *s = c->s;
 	__u64 code, back;
 
@@ -257,6 +258,18 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	if (!bpf_probe_read_user(s->code, sizeof(s->code),
 				 (const void *)(code + c->code_cksum)))
 		cksum = py_code_cksum(s->code);
+
+	/*
+	 * Free-threaded: which copy of the bytecode instr_ptr points into.
+	 * Shipped in the unused high bits of the address (see struct
+	 * py_frame); userspace finds the copy. No extra read here.
+	 */
+	if (valid_off(c->frame_tlbc) && !(code >> PY_FRAME_TLBC_SHIFT)) {
+		tlbc = buf_u32(s, c->frame_tlbc);	/* int32; < 0: bogus */
+		if (tlbc > PY_FRAME_TLBC_UNKNOWN)
+			tlbc = PY_FRAME_TLBC_UNKNOWN;
+		code |= (__u64)tlbc << PY_FRAME_TLBC_SHIFT;
+	}
 
 	s->frames[c->n & (PYBPFPROF_MAX_DEPTH - 1)].code = code;
 	s->frames[c->n & (PYBPFPROF_MAX_DEPTH - 1)].lasti = lasti;
@@ -343,6 +356,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	w.frame_code = pi->frame_code;
 	w.frame_instr = pi->frame_instr;
 	w.frame_owner = pi->frame_owner;
+	w.frame_tlbc = pi->frame_tlbc;
 	w.code_cksum = pi->code_cksum;
 	w.owner_skip_min = pi->owner_skip_min;
 	w.instr_kind = pi->instr_kind;

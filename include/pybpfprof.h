@@ -47,14 +47,35 @@ struct py_proc_info {
 	__u8 instr_kind;	/* enum py_instr_kind */
 	__s16 code_cksum;	/* start of a 32-byte immutable window of PyCodeObject */
 	__u16 frame_read_size;	/* bytes of a frame to copy: covers every field above */
+	__s16 frame_tlbc;	/* int32 tlbc_index (free-threaded 3.14+), or -1 */
 };
 
-/* Frame as shipped to userspace: no strings, ever. */
+/*
+ * Frame as shipped to userspace: no strings, ever.
+ *
+ * Free-threaded 3.14+ builds may execute a frame in a thread-local copy
+ * of the bytecode (co_tlbc->entries[tlbc_index], index 0 being the code
+ * object's own co_code_adaptive). The kernel does not chase that array:
+ * it puts the frame's tlbc_index in bits 48-63 of 'code', which x86-64
+ * user addresses leave 0 (they end below 2^47; only a mapping asked for
+ * above that on a 5-level-paging machine could not carry the index, and
+ * its frames would come out unreadable), and keeps lasti =
+ * (u32)(instr_ptr - code) as for every pointer kind. Userspace reads the
+ * copy's address once per (code object, index) and recovers the exact
+ * offset modulo 2^32: (u32)(lasti + (u32)(code - copy)), which is the
+ * offset itself since bytecode is far shorter than 4 GiB. Index 0 and
+ * default builds leave the high bits 0: the record is the same there.
+ */
 struct py_frame {
-	__u64 code;	/* PyCodeObject * */
+	__u64 code;	/* PyCodeObject *, | tlbc_index << PY_FRAME_TLBC_SHIFT */
 	__u32 lasti;	/* byte offset into the bytecode (pointer kinds: from code) */
 	__u32 cksum;	/* code-object checksum; 0 = code object unreadable */
 };
+
+#define PY_FRAME_TLBC_SHIFT 48
+#define PY_FRAME_ADDR_MASK ((1ULL << PY_FRAME_TLBC_SHIFT) - 1)
+/* A tlbc_index the 16 bits cannot hold (or a negative one): line unknown. */
+#define PY_FRAME_TLBC_UNKNOWN 0xffffU
 
 enum sample_flags {
 	SAMPLE_TRUNCATED = 1 << 0,	/* more frames than --max-depth */

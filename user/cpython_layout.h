@@ -39,6 +39,13 @@ struct py_layout {
 	__s16 frame_code;		/* f_code / f_executable */
 	__s16 frame_instr;		/* f_lasti / prev_instr / instr_ptr */
 	__s16 frame_owner;		/* 1-byte owner (3.12+), else -1 */
+	/*
+	 * Free-threaded 3.14+ only: the int32 index of the thread-local
+	 * copy of the bytecode that instr_ptr points into (0: the code
+	 * object's own co_code_adaptive). 0 = absent, as in CPython's own
+	 * _Py_DebugOffsets of a default build: offset 0 is f_executable.
+	 */
+	__s16 frame_tlbc;
 	__u8 owner_skip_min;		/* skip frames with owner >= this */
 	__u8 instr_kind;		/* enum py_instr_kind */
 
@@ -49,6 +56,7 @@ struct py_layout {
 	__s16 code_firstlineno;
 	__s16 code_linetable;		/* co_lnotab (<=3.9) / co_linetable (3.10+) */
 	__s16 code_adaptive;		/* co_code_adaptive (3.11+), else -1 */
+	__s16 code_tlbc;		/* co_tlbc, _PyCodeArray * (3.14t+); 0 = absent */
 	__s16 code_cksum;		/* 32 immutable bytes hashed into the checksum */
 	__u8 linetable_kind;		/* enum py_linetable_kind */
 

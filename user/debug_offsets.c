@@ -214,6 +214,8 @@ struct dbg_layout {
 	size_t by_size, by_ob_size, by_ob_sval;
 	size_t un_size, un_state, un_length, un_ascii_size;
 	size_t un_compact_size;	/* 0: absent (before 3.15) */
+	size_t fr_tlbc_index;	/* 0: absent (3.13) */
+	size_t co_tlbc;		/* 0: absent (3.13) */
 };
 
 #define DBG_LAYOUT(T)							\
@@ -256,12 +258,16 @@ static const struct dbg_layout dbg_layout_313 = {
 
 static const struct dbg_layout dbg_layout_314 = {
 	DBG_LAYOUT(struct dbg_off_314),
+	.fr_tlbc_index = offsetof(struct dbg_off_314, interpreter_frame.tlbc_index),
+	.co_tlbc = offsetof(struct dbg_off_314, code_object.co_tlbc),
 };
 
 static const struct dbg_layout dbg_layout_315 = {
 	DBG_LAYOUT(struct dbg_off_315),
 	.un_compact_size =
 		offsetof(struct dbg_off_315, unicode_object.compactunicodeobject_size),
+	.fr_tlbc_index = offsetof(struct dbg_off_315, interpreter_frame.tlbc_index),
+	.co_tlbc = offsetof(struct dbg_off_315, code_object.co_tlbc),
 };
 
 static const struct dbg_layout *dbg_layout_for(unsigned int minor)
@@ -487,6 +493,26 @@ int debug_offsets__parse(const void *buf, size_t len, struct py_layout *out,
 	    dbg_overlap(l.frame_code, 8, l.frame_owner, 1) ||
 	    dbg_overlap(l.frame_instr, 8, l.frame_owner, 1))
 		return -EINVAL;
+
+	/*
+	 * Thread-local bytecode (free-threaded 3.14+): instr_ptr points
+	 * into co_tlbc->entries[tlbc_index]. Default builds describe both
+	 * fields as 0, so does a free-threaded build with neither; a
+	 * free-threaded build must describe both or none.
+	 */
+	if (ft && d->fr_tlbc_index && d->co_tlbc &&
+	    (dbg_u64(b, d->fr_tlbc_index) || dbg_u64(b, d->co_tlbc))) {
+		if (dbg_field(b, d->fr_tlbc_index, 4, fr_size, &l.frame_tlbc) ||
+		    dbg_field(b, d->co_tlbc, 8, co_size, &l.code_tlbc) ||
+		    !l.frame_tlbc || !l.code_tlbc ||
+		    dbg_overlap(l.frame_tlbc, 4, l.frame_back, 8) ||
+		    dbg_overlap(l.frame_tlbc, 4, l.frame_code, 8) ||
+		    dbg_overlap(l.frame_tlbc, 4, l.frame_instr, 8) ||
+		    dbg_overlap(l.frame_tlbc, 4, l.frame_owner, 1) ||
+		    dbg_overlap(l.code_tlbc, 8, l.code_cksum, 32) ||
+		    dbg_overlap(l.code_tlbc, 8, l.code_adaptive, 1))
+			return -EINVAL;
+	}
 
 	dbg_constants(minor, ft, &l);
 	*out = l;

@@ -13,6 +13,16 @@
 #define MAX_CODE_HEADER 512
 #define UNREADABLE_NAME "[unreadable code object]"
 
+/*
+ * Per-process cache bounds. A long-lived process that keeps compiling
+ * code (templates, exec, eval, RPC stubs) brings new code objects for as
+ * long as it runs; past a bound the cache starts over, and the only cost
+ * is reading the live code objects once more. Sized so that a large
+ * application (tens of thousands of functions) never hits them.
+ */
+#define MAX_CACHED_CODES (1 << 16)
+#define MAX_CACHED_FRAMES (1 << 18)
+
 struct code_key {
 	__u64 code;
 	__u32 cksum;
@@ -27,6 +37,9 @@ struct code_info {
 	__u32 code_bytes;	/* bytecode size (3.11+), 0 = unknown */
 	__u8 *table;
 	size_t table_len;
+	pid_t pid;		/* the process the code object was read from */
+	__u64 *tlbc;		/* co_tlbc->entries[0..tlbc_len), as last read */
+	__u32 tlbc_len;
 };
 
 struct frame_key {
@@ -42,6 +55,7 @@ struct symbolizer {
 	struct py_target target;
 	struct agg *agg;
 	bool no_lines;
+	bool tlbc;		/* free-threaded: frames carry a tlbc_index */
 	struct hashmap *codes;	/* code_key -> code_info */
 	struct hashmap *frames;	/* frame_key -> agg frame id */
 	struct symbolizer_stats stats;
@@ -59,6 +73,8 @@ struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct 
 	s->l = &s->target.layout;
 	s->agg = agg;
 	s->no_lines = no_lines;
+	s->tlbc = s->l->instr_kind == PY_INSTR_POINTER && s->l->frame_tlbc > 0 &&
+		  s->l->code_tlbc > 0;
 	s->codes = hashmap__new(sizeof(struct code_key), sizeof(struct code_info));
 	s->frames = hashmap__new(sizeof(struct frame_key), sizeof(__u32));
 	if (!s->codes || !s->frames) {
@@ -75,6 +91,7 @@ static int free_code(const void *key, void *value, void *ctx)
 	free(ci->qualname);
 	free(ci->file);
 	free(ci->table);
+	free(ci->tlbc);
 	return 0;
 }
 
@@ -89,9 +106,29 @@ void symbolizer__free(struct symbolizer *s)
 	free(s);
 }
 
+/*
+ * Start the caches over once either reaches its bound (or a previous
+ * reset ran out of memory, leaving a map NULL).
+ */
+static void symbolizer__bound_caches(struct symbolizer *s)
+{
+	if (s->codes && s->frames && hashmap__size(s->codes) < MAX_CACHED_CODES &&
+	    hashmap__size(s->frames) < MAX_CACHED_FRAMES)
+		return;
+	if (s->codes)
+		hashmap__for_each(s->codes, free_code, NULL);
+	hashmap__free(s->codes);
+	hashmap__free(s->frames);
+	s->codes = hashmap__new(sizeof(struct code_key), sizeof(struct code_info));
+	s->frames = hashmap__new(sizeof(struct frame_key), sizeof(__u32));
+	s->stats.cache_resets++;
+}
+
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st)
 {
 	*st = s->stats;
+	st->codes_cached = s->codes ? hashmap__size(s->codes) : 0;
+	st->frames_cached = s->frames ? hashmap__size(s->frames) : 0;
 }
 
 static __u64 get_u64(const __u8 *buf, __s16 off)
@@ -190,9 +227,11 @@ static char *read_str(struct symbolizer *s, pid_t pid, __u64 addr)
 
 static size_t code_header_size(const struct py_layout *l)
 {
+	/* PyObject_VAR_HEAD's ob_size is where PyBytesObject has it. */
 	const __s16 offs[] = { l->code_filename, l->code_name, l->code_qualname,
-			       l->code_firstlineno, l->code_linetable, l->code_cksum + 24 };
-	size_t size = 24;	/* PyObject_VAR_HEAD: ob_size for 3.11+ */
+			       l->code_firstlineno, l->code_linetable, l->code_cksum + 24,
+			       l->instr_kind == PY_INSTR_POINTER ? l->bytes_size : -1 };
+	size_t size = 24;
 
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
 		if (offs[i] >= 0 && (size_t)offs[i] + 8 > size)
@@ -221,10 +260,12 @@ static bool read_code(struct symbolizer *s, pid_t pid, __u64 code, __u32 cksum,
 	if (!ci->qualname || !ci->file)
 		goto fail;
 	ci->first_line = (int)get_u32(hdr, l->code_firstlineno);
-	if (l->instr_kind == PY_INSTR_POINTER)
-		ci->code_bytes = (__u32)get_u64(hdr, 16) * 2;	/* ob_size: code units */
+	/* ob_size: code units; 16 on default builds, 32 on free-threaded. */
+	if (l->instr_kind == PY_INSTR_POINTER && l->bytes_size >= 0)
+		ci->code_bytes = (__u32)get_u64(hdr, l->bytes_size) * 2;
 	ci->table = read_bytes(s, pid, get_u64(hdr, l->code_linetable), MAX_LINETABLE,
 			       &ci->table_len);
+	ci->pid = pid;
 	ci->ok = true;
 	return true;
 fail:
@@ -275,36 +316,103 @@ static long instr_offset(const struct symbolizer *s, const struct code_info *ci,
 	}
 }
 
+/*
+ * Read co_tlbc->entries[0..idx] (a _PyCodeArray: Py_ssize_t size, then
+ * the pointers; entries[0] is co_code_adaptive). Copies are made when a
+ * thread first runs the code and freed once their thread is gone, so
+ * the array is read again whenever a cached entry does not fit.
+ */
+static int read_tlbc(struct symbolizer *s, __u64 code, struct code_info *ci, __u32 idx)
+{
+	__u64 arr, size, *v;
+
+	if (remote__read_u64(ci->pid, code + s->l->code_tlbc, &arr) || !arr ||
+	    remote__read_u64(ci->pid, arr, &size) || size <= idx)
+		return -1;
+	v = malloc((idx + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (remote__read(ci->pid, arr + 8, v, (idx + 1) * sizeof(*v))) {
+		free(v);
+		return -1;
+	}
+	free(ci->tlbc);
+	ci->tlbc = v;
+	ci->tlbc_len = idx + 1;
+	return 0;
+}
+
+/*
+ * Byte offset of a frame executing in thread-local copy @idx, or -1.
+ * lasti is (u32)(instr_ptr - code), so (u32)(lasti + (u32)(code - copy))
+ * is instr_ptr - copy modulo 2^32: the offset itself. A result outside
+ * the bytecode means the copy we know is not the one sampled.
+ */
+static long tlbc_offset(struct symbolizer *s, __u64 code, struct code_info *ci, __u32 idx,
+			__u32 lasti)
+{
+	__u32 off, limit = ci->code_bytes ? ci->code_bytes : MAX_LINETABLE;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (idx < ci->tlbc_len && ci->tlbc[idx]) {
+			off = lasti + (__u32)(code - ci->tlbc[idx]);
+			if (off < limit && !(off & 1)) {
+				s->stats.tlbc_frames++;
+				return off;
+			}
+		}
+		if (pass || idx == PY_FRAME_TLBC_UNKNOWN || read_tlbc(s, code, ci, idx))
+			break;
+	}
+	s->stats.tlbc_failures++;
+	return -1;
+}
+
 __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 {
 	struct frame_key fkey = { .code = f->code, .lasti = f->lasti, .cksum = f->cksum };
 	struct code_key ckey = { .code = f->code, .cksum = f->cksum };
 	struct code_info *ci;
-	__u32 *id, fid;
-	bool created;
+	__u32 *id, fid, tlbc = 0;
+	bool created, remember = true;
 	long off;
 	int line = -1;
 
+	symbolizer__bound_caches(s);
+	if (!s->codes || !s->frames)
+		return agg__intern_frame(s->agg, UNREADABLE_NAME, "?", 0, -1);
 	id = hashmap__find(s->frames, &fkey);
 	if (id)
 		return *id;
 
+	/* Free-threaded: the bytecode copy's index rides in the high bits. */
+	if (s->tlbc) {
+		tlbc = f->code >> PY_FRAME_TLBC_SHIFT;
+		ckey.code = f->code & PY_FRAME_ADDR_MASK;
+	}
 	ci = hashmap__insert(s->codes, &ckey, &created);
 	if (ci && created)
-		code_lookup(s, f->code, f->cksum, ci);
+		code_lookup(s, ckey.code, f->cksum, ci);
 	if (!ci || !ci->ok) {
 		fid = agg__intern_frame(s->agg, UNREADABLE_NAME, "?", 0, -1);
+	} else if (s->no_lines) {
+		fid = agg__intern_frame(s->agg, ci->qualname, ci->file, ci->first_line,
+					ci->first_line);
 	} else {
-		off = instr_offset(s, ci, f->lasti);
-		if (s->no_lines)
-			line = ci->first_line;
-		else if (off >= 0 && ci->table)
+		if (tlbc) {
+			off = tlbc_offset(s, ckey.code, ci, tlbc, f->lasti);
+			/* The copy may show up in the array later: try again. */
+			remember = off >= 0;
+		} else {
+			off = instr_offset(s, ci, f->lasti);
+		}
+		if (off >= 0 && ci->table)
 			line = linetable__line_at(s->l->linetable_kind, ci->table, ci->table_len,
 						  ci->first_line, (__u32)off);
 		fid = agg__intern_frame(s->agg, ci->qualname, ci->file, ci->first_line, line);
 	}
 	/* An id of -1 (out of memory) is not worth remembering. */
-	if (fid != (__u32)-1) {
+	if (fid != (__u32)-1 && remember) {
 		id = hashmap__insert(s->frames, &fkey, NULL);
 		if (id)
 			*id = fid;

@@ -18,6 +18,11 @@ struct symbolizer;
 struct symbolizer_stats {
 	__u64 code_reads;	/* code objects read from the target */
 	__u64 code_failures;	/* unreadable or changed under us */
+	__u64 tlbc_frames;	/* frames found in thread-local bytecode (3.14t) */
+	__u64 tlbc_failures;	/* ... whose copy could not be found: no line */
+	__u64 cache_resets;	/* caches emptied on reaching their bound */
+	__u64 codes_cached;	/* entries now in the caches */
+	__u64 frames_cached;
 };
 
 /* With @no_lines, frames are per function: their line is the first line. */

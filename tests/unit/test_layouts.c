@@ -484,17 +484,19 @@ static void put_head(struct blob *bl, __u64 version, __u64 ft)
 	put(bl, 7768); put(bl, 7760); put(bl, 7800); put(bl, 7808);
 }
 
-static void put_tail(struct blob *bl, bool v315)
+static void put_tail(struct blob *bl, bool v315, bool ft)
 {
 	/* interpreter_frame: size previous executable instr_ptr localsplus
-	 * owner stackpointer tlbc_index */
-	put(bl, 80); put(bl, 8); put(bl, 0); put(bl, 56); put(bl, 80);
-	put(bl, 74); put(bl, 64); put(bl, 72);
+	 * owner stackpointer tlbc_index; free-threaded builds have the
+	 * int32 tlbc_index before return_offset, which moves owner, and
+	 * default builds describe tlbc_index and co_tlbc as 0. */
+	put(bl, 88); put(bl, 8); put(bl, 0); put(bl, 56); put(bl, 80);
+	put(bl, ft ? 78 : 74); put(bl, 64); put(bl, ft ? 72 : 0);
 	/* code_object: size filename name qualname linetable firstlineno
 	 * argcount localsplusnames localspluskinds co_code_adaptive co_tlbc */
 	put(bl, 224); put(bl, 112); put(bl, 120); put(bl, 128); put(bl, 136);
 	put(bl, 68); put(bl, 52); put(bl, 96); put(bl, 104); put(bl, 216);
-	put(bl, 208);
+	put(bl, ft ? 208 : 0);
 	put(bl, 16); put(bl, 8);				/* pyobject */
 	put(bl, 416); put(bl, 24); put(bl, 88); put(bl, 168);	/* type */
 	if (v315) {
@@ -529,7 +531,7 @@ static void build_314(struct blob *bl, bool ft)
 	 * native_thread_id datastack_chunk status */
 	put(bl, 320); put(bl, 0); put(bl, 8); put(bl, 16); put(bl, 72);
 	put(bl, 152); put(bl, 160); put(bl, 232); put(bl, 32);
-	put_tail(bl, false);
+	put_tail(bl, false, ft);
 }
 
 static void build_315(struct blob *bl, bool ft)
@@ -544,7 +546,7 @@ static void build_315(struct blob *bl, bool ft)
 	put(bl, 232); put(bl, 32); put(bl, 32); put(bl, 32); put(bl, 112);
 	put(bl, 256);
 	put(bl, 0);				/* err_stackitem.exc_value */
-	put_tail(bl, true);
+	put_tail(bl, true, ft);
 }
 
 static void check_synthetic(const struct py_layout *l, int minor, bool ft)
@@ -563,7 +565,9 @@ static void check_synthetic(const struct py_layout *l, int minor, bool ft)
 	CHECK_EQ_INT(l->frame_back, 8);
 	CHECK_EQ_INT(l->frame_code, 0);
 	CHECK_EQ_INT(l->frame_instr, 56);
-	CHECK_EQ_INT(l->frame_owner, 74);
+	CHECK_EQ_INT(l->frame_owner, ft ? 78 : 74);
+	CHECK_EQ_INT(l->frame_tlbc, ft ? 72 : 0);
+	CHECK_EQ_INT(l->code_tlbc, ft ? 208 : 0);
 	CHECK_EQ_INT(l->owner_skip_min, 3);
 	CHECK_EQ_INT(l->instr_kind, PY_INSTR_POINTER);
 	CHECK_EQ_INT(l->code_filename, 112);
@@ -616,6 +620,23 @@ static void test_debug_offsets_newer(void)
 		CHECK_EQ_INT(debug_offsets__parse(bl.w, bl.n * 8 - 8, &l, NULL,
 						  NULL), -EINVAL);
 	}
+
+	/*
+	 * 3.14t: tlbc_index (word 38) must not overlap the other frame
+	 * fields, and co_tlbc (word 49) comes with it or not at all.
+	 */
+	memset(&bl, 0, sizeof(bl));
+	build_314(&bl, true);
+	CHECK_EQ_INT(bl.w[38], 72);
+	CHECK_EQ_INT(bl.w[49], 208);
+	bl.w[38] = 76;		/* tlbc_index over owner (78) */
+	CHECK_EQ_INT(debug_offsets__parse(bl.w, bl.n * 8, &l, NULL, NULL), -EINVAL);
+	bl.w[38] = 0;		/* co_tlbc alone */
+	CHECK_EQ_INT(debug_offsets__parse(bl.w, bl.n * 8, &l, NULL, NULL), -EINVAL);
+	bl.w[49] = 0;		/* neither: a 3.14t without tlbc */
+	CHECK_EQ_INT(debug_offsets__parse(bl.w, bl.n * 8, &l, NULL, NULL), 0);
+	CHECK_EQ_INT(l.frame_tlbc, 0);
+	CHECK_EQ_INT(l.code_tlbc, 0);
 
 	/* main (3.16) is not accepted until its struct settles. */
 	memset(&bl, 0, sizeof(bl));
