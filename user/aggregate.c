@@ -589,6 +589,11 @@ size_t agg__nr_stacks(const struct agg *a)
 	return a ? a->nstacks : 0;
 }
 
+size_t agg__nr_frames(const struct agg *a)
+{
+	return a ? a->nframes : 0;
+}
+
 size_t agg__nr_procs(const struct agg *a)
 {
 	return a ? a->nprocs : 0;

@@ -69,6 +69,7 @@ const struct agg_proc *agg__proc(const struct agg *a, __u32 proc_id);
 
 __u64 agg__total_samples(const struct agg *a);
 size_t agg__nr_stacks(const struct agg *a);
+size_t agg__nr_frames(const struct agg *a);
 size_t agg__nr_procs(const struct agg *a);
 
 /* Stacks in insertion order; @cb returns non-zero to stop. */

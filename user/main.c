@@ -95,6 +95,7 @@ static struct env {
 };
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t status_wanted;	/* SIGUSR1 */
 
 enum {
 	OPT_MAX_DEPTH = 1000,
@@ -160,6 +161,9 @@ static const char usage_text[] =
 "\n"
 "top: a live per-function view refreshed every second; keys: o sort by own,\n"
 "t sort by total, q quit.\n"
+"\n"
+"Signals: SIGINT or SIGTERM stops and writes the profile in full; SIGUSR1\n"
+"prints a status line (samples, lost, memory, cache and profile sizes).\n"
 "\n"
 "Examples:\n"
 "  sudo pybpfprof -F 10                  # whole host at 10 Hz until Ctrl-C\n"
@@ -472,7 +476,10 @@ static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_li
 
 static void sig_handler(int sig)
 {
-	exiting = 1;
+	if (sig == SIGUSR1)
+		status_wanted = 1;
+	else
+		exiting = 1;
 }
 
 static double elapsed_since(const struct timespec *t0)
@@ -518,6 +525,40 @@ static void show_progress(struct profiler *p, double elapsed, bool last)
 		(unsigned long long)st.procs_seen, (unsigned long long)st.counters[CNT_LOST]);
 }
 
+static long rss_kib(void)
+{
+	char line[128];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/*
+ * On SIGUSR1 (like dd): one line with what the profiler holds, so an
+ * operator (and the soak test) can see that nothing grows without bound.
+ */
+static void print_status(struct profiler *p, const struct agg *agg, double elapsed)
+{
+	struct profiler_stats st;
+
+	profiler__stats(p, &st);
+	fprintf(stderr, "pybpfprof: status: %.0f s, %llu samples, %llu lost, rss %ld KiB, "
+		"%llu processes tracked, %llu code objects and %llu frames cached "
+		"(%llu cache resets), profile: %zu processes, %zu frames, %zu stacks\n",
+		elapsed, (unsigned long long)st.counters[CNT_SAMPLES],
+		(unsigned long long)st.counters[CNT_LOST], rss_kib(),
+		(unsigned long long)st.procs_tracked, (unsigned long long)st.codes_cached,
+		(unsigned long long)st.frames_cached, (unsigned long long)st.cache_resets,
+		agg__nr_procs(agg), agg__nr_frames(agg), agg__nr_stacks(agg));
+}
+
 static void print_summary(struct profiler *p, double duration)
 {
 	struct profiler_stats st;
@@ -543,6 +584,11 @@ static void print_summary(struct profiler *p, double duration)
 		fprintf(stderr, ", %llu process events lost",
 			(unsigned long long)c[CNT_EVENTS_LOST]);
 	fputc('\n', stderr);
+	if (env.verbose)
+		fprintf(stderr, "pybpfprof: %llu code objects unreadable, %llu symbolizer cache "
+			"resets, %llu frames in per-thread bytecode (%llu without a line)\n",
+			(unsigned long long)st.code_failures, (unsigned long long)st.cache_resets,
+			(unsigned long long)st.tlbc_frames, (unsigned long long)st.tlbc_failures);
 	if (c[CNT_LOST])
 		fprintf(stderr, "pybpfprof: warning: %llu samples were lost to a full ring "
 			"buffer; a larger --ring-size keeps them\n", (unsigned long long)c[CNT_LOST]);
@@ -571,7 +617,8 @@ int main(int argc, char **argv)
 	nouts = env.top ? 0 : outputs_open(outs);
 
 	signal(SIGPIPE, SIG_IGN);
-	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR)
+	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR ||
+	    signal(SIGUSR1, sig_handler) == SIG_ERR)
 		die("cannot set signal handlers: %s", strerror(errno));
 
 	agg = agg__new();
@@ -626,6 +673,12 @@ int main(int argc, char **argv)
 		elapsed = elapsed_since(&t0);
 		if (env.duration && elapsed >= env.duration)
 			break;
+		if (status_wanted) {
+			status_wanted = 0;
+			if (progress)
+				fputs("\r\033[K", stderr);
+			print_status(p, agg, elapsed);
+		}
 		if (progress && elapsed >= next_progress) {
 			show_progress(p, elapsed, false);
 			next_progress = elapsed + 1.0;

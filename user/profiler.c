@@ -136,6 +136,9 @@ static void proc_reset(struct profiler *p, struct py_process *proc)
 	if (proc->sym) {
 		symbolizer__stats(proc->sym, &ss);
 		p->stats.code_failures += ss.code_failures;
+		p->stats.cache_resets += ss.cache_resets;
+		p->stats.tlbc_frames += ss.tlbc_frames;
+		p->stats.tlbc_failures += ss.tlbc_failures;
 	}
 	symbolizer__free(proc->sym);
 	proc->sym = NULL;
@@ -510,9 +513,15 @@ static int add_sym_stats(const void *key, void *value, void *ctx)
 	struct profiler_stats *st = ctx;
 	struct symbolizer_stats ss;
 
+	st->procs_tracked++;
 	if (proc->sym) {
 		symbolizer__stats(proc->sym, &ss);
 		st->code_failures += ss.code_failures;
+		st->codes_cached += ss.codes_cached;
+		st->frames_cached += ss.frames_cached;
+		st->cache_resets += ss.cache_resets;
+		st->tlbc_frames += ss.tlbc_frames;
+		st->tlbc_failures += ss.tlbc_failures;
 	}
 	return 0;
 }

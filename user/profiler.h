@@ -31,6 +31,13 @@ struct profiler_stats {
 	__u64 procs_unsupported;
 	__u64 dropped_samples;		/* of processes already gone, or out of memory */
 	__u64 code_failures;
+	/* Memory the profiler holds, for the status line and the soak test. */
+	__u64 procs_tracked;		/* Python processes now in the table */
+	__u64 codes_cached;		/* symbolizer caches, all processes */
+	__u64 frames_cached;
+	__u64 cache_resets;
+	__u64 tlbc_frames;		/* free-threaded: frames in per-thread bytecode */
+	__u64 tlbc_failures;
 };
 
 /* Load the BPF side and find the Python processes already running. */
