@@ -4,28 +4,60 @@
 
 load helpers
 
-# Check the folded output of nested.py for interpreter $1 with qualname
-# style $2 ("qual" on 3.11+, "name" before).
-check_nested() {
-	local py=$1 style=$2 f fe cls=""
+# nested_stacks PID STYLE: profile nested.py running as PID and check its
+# folded stacks. STYLE is "qual" (co_qualname, 3.11+: Worker.outer) or
+# "name" (co_name, before 3.11: outer).
+nested_stacks() {
+	local pid=$1 style=$2 f fe cls=""
 	f=$WORKLOADS/nested.py
 	fe=$(re_escape "$f")
 	[ "$style" = qual ] && cls='Worker\.'
-	start_bg "$py" "$f" 6 2
-	wait_started 0.7
-	profile -F 199 -d 3 -p "$LAST_PID" -f folded
-	[ "$PROFILE_STATUS" -eq 0 ]
+	profile -F 199 -d 3 -p "$pid" -f folded
+	[ "$PROFILE_STATUS" -eq 0 ] || { show_profile; return 1; }
 
-	local o m i h
-	o=$(line_of outer_call "$f"); m=$(line_of middle_call "$f"); h=$(line_of inner_hot "$f")
+	local o m h
+	o=$(line_of outer_call "$f")
+	m=$(line_of middle_call "$f")
+	h=$(line_of inner_hot "$f")
+	# Root first: each frame's line is the call it is executing, the
+	# leaf's is the hot loop.
 	local chain="${cls}outer \\($fe:$o\\);${cls}middle \\($fe:$m\\);${cls}inner_leaf \\($fe:$h\\) [0-9]+$"
 	# Main thread: process frame, <module>, main, then the chain.
-	assert_folded_has "^[^;]+ \\($LAST_PID\\);<module> \\($fe:[0-9]+\\);main \\($fe:$(line_of main_call "$f")\\);$chain"
+	assert_folded_has "^[^;]+ \\($pid\\);<module> \\($fe:[0-9]+\\);main \\($fe:$(line_of main_call "$f")\\);$chain"
 	# Worker threads: threading's bootstrap frames, thread_main, the chain.
-	assert_folded_has "^[^;]+ \\($LAST_PID\\);.*;thread_main \\($fe:$(line_of thread_call "$f")\\);$chain"
-	# Nothing but this process, and no shim or unreadable frames.
-	! grep -v "($LAST_PID);" "$TEST_OUT"
-	! grep -Eq 'unreadable|trampoline|shim' "$TEST_OUT"
+	assert_folded_has "^[^;]+ \\($pid\\);([^;]+;)*thread_main \\($fe:$(line_of thread_call "$f")\\);$chain"
+	# The other naming style never shows up.
+	if [ "$style" = qual ]; then
+		assert_folded_lacks ";(outer|middle|inner_leaf) \\("
+	else
+		assert_folded_lacks "Worker\\."
+	fi
+	# Only this process, and no placeholder frames.
+	refute grep -v "^[^;]* ($pid);" "$TEST_OUT"
+	assert_folded_lacks 'unreadable|unknown|trampoline|shim|\[truncated\]'
+	grep -q 'samples' "$TEST_ERR" && grep -q 'lost' "$TEST_ERR"
+}
+
+# check_nested PYTHON STYLE
+check_nested() {
+	start_workload "$1" "$WORKLOADS/nested.py" 30 2
+	wait_busy "$LAST_PID"
+	retry 3 nested_stacks "$LAST_PID" "$2"
+}
+
+@test "CPython 2.7: stacks, names and lines" {
+	require_root; require_python 2.7
+	check_nested "$PY" name
+}
+
+@test "CPython 3.6: stacks, names and lines" {
+	require_root; require_python 3.6
+	check_nested "$PY" name
+}
+
+@test "CPython 3.7: stacks, names and lines" {
+	require_root; require_python 3.7
+	check_nested "$PY" name
 }
 
 @test "CPython 3.8: stacks, names and lines" {
@@ -55,6 +87,16 @@ check_nested() {
 
 @test "CPython 3.13: stacks, qualnames and lines" {
 	require_root; require_python 3.13
+	check_nested "$PY" qual
+}
+
+@test "CPython 3.14: stacks, qualnames and lines" {
+	require_root; require_python 3.14
+	check_nested "$PY" qual
+}
+
+@test "CPython 3.15: stacks, qualnames and lines" {
+	require_root; require_python 3.15
 	check_nested "$PY" qual
 }
 

@@ -202,6 +202,12 @@ int elf_file__scan_py_version(struct elf_file *ef, int *major, int *minor)
 	Elf_Scn *scn;
 	const char *p;
 	size_t len;
+	/*
+	 * A .PyRuntime section exists from 3.10 on. With it, an older-looking
+	 * string is something else, e.g. unicodedata's "3.2.0" (the UCD
+	 * version IDNA uses) beside "3.11.2" in a static libpython.
+	 */
+	bool at_least_310 = find_section(ef, ".PyRuntime", &shdr) != NULL;
 
 	scn = find_section(ef, ".rodata", &shdr);
 	if (!scn || shdr.sh_type == SHT_NOBITS || shdr.sh_size > MAX_RODATA)
@@ -223,6 +229,8 @@ int elf_file__scan_py_version(struct elf_file *ef, int *major, int *minor)
 		if (j >= len || p[j])
 			continue;
 		if (!parse_py_version(p + i, j - i, &a, &b))
+			continue;
+		if (at_least_310 && (a < 3 || b < 10))
 			continue;
 		if (found && (a != ma || b != mi))
 			return -ENOENT;	/* ambiguous: trust neither */

@@ -23,6 +23,7 @@ struct elf_facts {
 	__u64 py_version;	/* Py_Version (3.11+) */
 	__u64 none;		/* _Py_NoneStruct */
 	__u64 interp_head;	/* static interp_head (2.7, 3.6), .symtab only */
+	__u64 interp_head_fn;	/* PyInterpreterState_Head(), exported: returns it */
 	int major, minor;	/* from the file name or .rodata; 0 = unknown */
 };
 
@@ -80,6 +81,8 @@ static void facts_load(struct elf_file *ef, const char *path, struct elf_facts *
 		f->none = v;
 	if (!elf_file__symbol(ef, "interp_head", &v, NULL))
 		f->interp_head = v;
+	if (!f->has_runtime && !elf_file__symbol(ef, "PyInterpreterState_Head", &v, NULL))
+		f->interp_head_fn = v;
 	f->python = f->has_runtime || f->has_py_version ||
 		    !elf_file__symbol(ef, "Py_Initialize", &v, NULL);
 	if (!f->python) {
@@ -221,6 +224,34 @@ static int resolve_layout(pid_t pid, const struct elf_facts *f, __u64 bias,
 	return 0;
 }
 
+/*
+ * 2.7 and 3.6 keep the interpreter list in a static 'interp_head' that
+ * only .symtab names, and distributions strip .symtab. The exported
+ * PyInterpreterState_Head() is 'return interp_head;', which x86-64
+ * compilers emit as 'mov interp_head(%rip), %rax; ret', optionally
+ * after an endbr64 (CET builds). Decode exactly that from the target's
+ * own text and take the variable's address from the displacement;
+ * anything else is refused.
+ */
+static int interp_head_from_fn(pid_t pid, __u64 fn, __u64 *addr)
+{
+	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	static const unsigned char mov_rip_rax[] = { 0x48, 0x8b, 0x05 };
+	unsigned char code[16];
+	size_t at = 0;
+	__s32 disp;
+
+	if (remote__read(pid, fn, code, sizeof(code)))
+		return -EFAULT;
+	if (!memcmp(code, endbr64, sizeof(endbr64)))
+		at = sizeof(endbr64);
+	if (memcmp(code + at, mov_rip_rax, sizeof(mov_rip_rax)) || code[at + 7] != 0xc3)
+		return -ENOENT;
+	memcpy(&disp, code + at + 3, sizeof(disp));
+	*addr = fn + at + 7 + (__s64)disp;
+	return 0;
+}
+
 int py_target__identify(pid_t pid, struct py_target *t, char *why, size_t why_size)
 {
 	const struct elf_facts *f = NULL;
@@ -267,9 +298,10 @@ int py_target__identify(pid_t pid, struct py_target *t, char *why, size_t why_si
 		t->interp_head_addr = t->runtime_addr + t->layout.runtime_interp_head;
 	} else if (f->interp_head) {
 		t->interp_head_addr = bias + f->interp_head;
-	} else {
+	} else if (!f->interp_head_fn ||
+		   interp_head_from_fn(pid, bias + f->interp_head_fn, &t->interp_head_addr)) {
 		snprintf(why, why_size,
-			 "CPython %d.%d build has no interp_head symbol (stripped .symtab)",
+			 "CPython %d.%d build has no interp_head symbol (.symtab stripped) and no PyInterpreterState_Head() to decode",
 			 t->major, t->minor);
 		err = -ENOTSUP;
 	}
@@ -282,7 +314,11 @@ void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
 {
 	const struct py_layout *l = &t->layout;
 	int read_size = 0;
-	const __s16 fields[] = { l->frame_back, l->frame_code, l->frame_instr, l->frame_owner };
+	/* 0 = no thread-local bytecode (default builds, 3.13t, tables). */
+	__s16 tlbc = l->frame_tlbc > 0 && l->code_tlbc > 0 ? l->frame_tlbc : -1;
+	const __s16 fields[] = { l->frame_back, l->frame_code, l->frame_instr, l->frame_owner,
+				 tlbc };
+	const int widths[] = { 8, 8, 8, 1, 4 };
 
 	memset(pi, 0, sizeof(*pi));
 	pi->interp_head_addr = t->interp_head_addr;
@@ -306,8 +342,9 @@ void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
 	pi->owner_skip_min = l->owner_skip_min;
 	pi->instr_kind = l->instr_kind;
 	pi->code_cksum = l->code_cksum;
+	pi->frame_tlbc = tlbc;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		int end = fields[i] + (fields[i] == l->frame_owner ? 1 : 8);
+		int end = fields[i] + widths[i];
 
 		if (fields[i] >= 0 && end > read_size)
 			read_size = end;
