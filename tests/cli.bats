@@ -77,34 +77,81 @@ bad_input() {
 @test "an output path that cannot be created is refused" {
 	require_root
 	bad_input "output file '/nonexistent-dir/x.folded'" -o /nonexistent-dir/x.folded
+	bad_input "output file '/nonexistent-dir/x'" -f folded -o /nonexistent-dir/x
+	bad_input "output file '/proc/x.txt'" -o /proc/x.txt
+	# No -f and no extension: the format is the first complaint, but the
+	# one line still names the path.
+	bad_input "'/nonexistent-dir/x'" -o /nonexistent-dir/x
 	[ ! -e /nonexistent-dir ]
 	bad_input "cannot tell the format of 'x.data'" -o x.data
 }
 
+# as_nobody CMD...: run CMD as nobody, without capabilities.
+as_nobody() {
+	if command -v setpriv >/dev/null; then
+		setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$@"
+	else
+		su -s /bin/sh -c 'exec "$0" "$@"' -- nobody "$@"
+	fi
+}
+
 @test "without root or capabilities: a clear refusal" {
-	command -v setpriv >/dev/null || skip "setpriv not installed"
 	require_root
-	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		--inh-caps=-all "$PYBPFPROF" -d 1
+	# nobody must be able to reach the binary for this to mean anything.
+	as_nobody test -x "$PYBPFPROF" || skip "nobody cannot execute $PYBPFPROF"
+	local t0=$SECONDS
+	run --separate-stderr as_nobody "$PYBPFPROF" -d 1
 	[ "$status" -eq 2 ]
+	[ -z "$output" ]
 	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ "${stderr_lines[0]}" == *"needs root"*"CAP_BPF"* ]]
+	[[ "${stderr_lines[0]}" == "pybpfprof: "*"root"* ]]
+	[[ "${stderr_lines[0]}" == *"CAP_BPF"* ]]
+	[ $((SECONDS - t0)) -lt 3 ]
+	# Not even a file is created on the way to the refusal.
+	run --separate-stderr as_nobody "$PYBPFPROF" -d 1 -f folded -o "/tmp/pybpfprof-nobody-$$"
+	[ "$status" -eq 2 ]
+	[[ "${stderr_lines[0]}" == *"root"* ]]
+	[ ! -e "/tmp/pybpfprof-nobody-$$" ]
+}
+
+# IDs of the BPF programs PID holds, from its file descriptors.
+bpf_prog_ids() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[[ "$(readlink "$fd" 2>/dev/null)" == *bpf-prog* ]] || continue
+		awk '/^prog_id:/ { print $2 }' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
+	done | sort -u
 }
 
 @test "SIGKILL leaves no BPF program behind" {
 	require_root
 	command -v bpftool >/dev/null || skip "bpftool not installed"
-	"$PYBPFPROF" -F 99 >/dev/null 2>&1 &
-	local prof=$!
-	for _ in $(seq 100); do
-		bpftool prog show | grep -q on_sample && break
+	start_workload "$PYBPFPROF" -F 99 -o "$BATS_TEST_TMPDIR/p.txt"
+	local prof=$LAST_PID ids="" id i
+	# Only this run's programs: another profiler may be running.
+	for ((i = 0; i < 100; i++)); do
+		ids=$(bpf_prog_ids "$prof")
+		[ -n "$ids" ] && bpftool prog show | grep -q on_sample && break
 		sleep 0.1
+	done
+	[ -n "$ids" ]
+	for id in $ids; do
+		bpftool prog show id "$id" >/dev/null
 	done
 	bpftool prog show | grep -q on_sample
 	kill -KILL "$prof"
 	wait "$prof" 2>/dev/null || true
-	sleep 0.5
-	! bpftool prog show | grep -q on_sample
+	# The kernel frees them once the last reference goes: give it 3 s.
+	for id in $ids; do
+		for ((i = 0; i < 30; i++)); do
+			bpftool prog show id "$id" >/dev/null 2>&1 || break
+			sleep 0.1
+		done
+		if bpftool prog show id "$id" >/dev/null 2>&1; then
+			echo "BPF program $id outlived its loader" >&2
+			return 1
+		fi
+	done
 }
 
 @test "a symlink planted at the output path is replaced, never written through" {
@@ -148,4 +195,25 @@ bad_input() {
 	# What was not lost is all in the output.
 	folded=$(echo "$output" | awk '{ s += $NF } END { print s + 0 }')
 	[ "$folded" -eq "$py" ]
+}
+
+@test "the ends of each range are accepted" {
+	require_root
+	require_test_python
+	start_workload "$PY" "$WORKLOADS/nested.py" 30
+	local pid=$LAST_PID a
+	wait_busy "$pid"
+	for a in "-F 1" "-F 10000" "--max-depth 1" "--max-depth 1024" "-F 99"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$PYBPFPROF" -d 0.3 $a -p "$pid" -f folded
+		echo "$a: status $status, stderr: $stderr"
+		[ "$status" -eq 0 ]
+		[[ "${stderr_lines[-1]}" == *samples*lost* ]]
+	done
+	# One frame kept: the leaf, after the marker.
+	run --separate-stderr "$PYBPFPROF" -F 199 -d 1 --max-depth 1 -p "$pid" -f folded
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	refute grep -Ev "^[^;]+ \\($pid\\);\\[truncated\\];[^;]+ [0-9]+$" <<<"$output"
+	grep -q ";${CLS}inner_leaf (" <<<"$output"
 }

@@ -46,7 +46,13 @@ setup() {
 	[ "$children" -ge 5 ]
 	# A child can die before it is read; its parent names its code then.
 	# Under heavy load a few may still slip: never more than 2%.
-	awk '/unreadable/ { u += $NF } { t += $NF } END { exit !(u * 50 <= t) }' "$TEST_OUT"
+	# Counted over the storm's processes only (the parent, and children
+	# running faults.py code): the host's other Python processes are not
+	# this test's business.
+	awk -v p="($LAST_PID);" 'index($0, p) || /faults\.py/ {
+		if (/unreadable/) u += $NF
+		t += $NF
+	} END { exit !(t > 0 && u * 50 <= t) }' "$TEST_OUT"
 }
 
 @test "a reused PID gets the new process's names, not the old one's" {
@@ -94,7 +100,7 @@ setup() {
 	# The GIL hands each thread ~100 ms at a time: a few dozen get
 	# sampled in 3 s, and every sample finds its thread state.
 	[ "$tids" -ge 20 ]
-	! grep -q 'without a Python thread state' "$TEST_ERR"
+	refute grep -q 'without a Python thread state' "$TEST_ERR"
 	grep -Eq ' ([0-9]+) Python samples, 0 lost' "$TEST_ERR"
 }
 
@@ -103,7 +109,7 @@ setup() {
 	wait_started 1
 	profile -F 199 -d 2 -p "$LAST_PID" -f folded --max-depth 1024
 	[ "$PROFILE_STATUS" -eq 0 ]
-	! grep -q '\[truncated\]' "$TEST_OUT"
+	refute grep -q '\[truncated\]' "$TEST_OUT"
 	# process, <module>, main, 1000 x recurse, spin
 	local frames
 	frames=$(grep -E ";$SPIN" "$TEST_OUT" | head -1 | awk -F';' '{ print NF }')

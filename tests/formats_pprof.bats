@@ -208,8 +208,8 @@ EOF
 	grep -q "pid:\[$PP_PID\]" "$PP_DIR/p.raw"
 	grep -q "comm:\[$comm\]" "$PP_DIR/p.raw"
 	grep -q "pid:\[$PP_HOSTILE\]" "$PP_DIR/p.raw"
-	! grep -q 'tid:\[' "$PP_DIR/p.raw"
-	! grep -q 'thread_name:\[' "$PP_DIR/p.raw"
+	refute grep -q 'tid:\[' "$PP_DIR/p.raw"
+	refute grep -q 'thread_name:\[' "$PP_DIR/p.raw"
 	# Labels select: -tagfocus keeps only that process.
 	gopprof -traces -tagfocus="pid=$PP_PID" "$PP_DIR/p.pb.gz" >"$PP_DIR/traces" 2>/dev/null
 	grep -q 'Worker.inner_leaf' "$PP_DIR/traces"

@@ -203,7 +203,7 @@ assert any(f["name"] == want["name"] and f["file"] == want["file"] for f in fram
     (want, [f for f in frames if "evil" in f["name"]])
 EOF
 	# Raw U+2028/U+2029 would end a JavaScript string literal early.
-	! grep -qF -e $'\xe2\x80\xa8' -e $'\xe2\x80\xa9' "$SS_DIR/p.json"
+	refute grep -qF -e $'\xe2\x80\xa8' -e $'\xe2\x80\xa9' "$SS_DIR/p.json"
 	# The schema too, when node is there (the checks above need only python).
 	[ -n "$SS_NODE_SKIP" ] || validate "$SS_DIR/p.json"
 }

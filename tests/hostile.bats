@@ -31,8 +31,8 @@ setup() {
 @test "folded: one line per stack, one frame per field, names kept readable" {
 	local f=$BATS_FILE_TMPDIR/h.folded
 	# Every line is "frames COUNT" with no control characters.
-	! grep -Ev '^[^;]+(;[^;]+)+ [0-9]+$' "$f"
-	! LC_ALL=C grep -q $'[\x01-\x1f\x7f]' "$f"
+	refute grep -Ev '^[^;]+(;[^;]+)+ [0-9]+$' "$f"
+	refute env LC_ALL=C grep -q $'[\x01-\x1f\x7f]' "$f"
 	# The evil function is one frame, its ';' and newline defused.
 	grep -q 'caller:with:semicolons ([^;]*);evil:name with spaces?and newline <script>' "$f"
 	# Valid UTF-8 throughout (a lone surrogate became U+FFFD).
@@ -42,7 +42,7 @@ setup() {
 
 @test "table: one row per function, columns aligned" {
 	local f=$BATS_FILE_TMPDIR/h.txt
-	! LC_ALL=C grep -q $'[\x01-\x1f\x7f]' "$f"
+	refute env LC_ALL=C grep -q $'[\x01-\x1f\x7f]' "$f"
 	iconv -f UTF-8 -t UTF-8 "$f" >/dev/null
 	# Every data row has four numeric columns where the header has them.
 	awk 'NR > 1 && !($1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9.]+$/ && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9]+$/) { bad = 1 }

@@ -48,7 +48,7 @@ setup() {
 	profile -F 199 -d 2 -p "$LAST_PID" -f folded --focus 'Worker\.middle'
 	[ "$PROFILE_STATUS" -eq 0 ]
 	# Every line starts at the process, then the focused function.
-	! grep -v "^[^;]* ($LAST_PID);Worker\\.middle " "$TEST_OUT"
+	refute grep -v "^[^;]* ($LAST_PID);Worker\\.middle " "$TEST_OUT"
 	assert_folded_has "^[^;]+ \\($LAST_PID\\);Worker\\.middle \\($FE:[0-9]+\\);Worker\\.inner_leaf \\($FE:$(line_of inner_hot "$F")\\) [0-9]+$"
 	grep -q "focus 'Worker\\\\.middle' kept" "$TEST_ERR"
 	# A regex that matches nothing keeps nothing.
