@@ -46,10 +46,20 @@ def thread_churn(deadline, per_second):
         time.sleep(max(0, 0.1 - (time.time() - t0)))
 
 
+def spin_after(go, deadline):
+    go.wait()
+    spin(deadline)
+
+
 def many_threads(deadline, n):
-    ts = [threading.Thread(target=spin, args=(deadline,)) for _ in range(n)]
+    # All threads exist before any spins: started one by one against
+    # spinning ones, each start() would wait for the GIL behind all of
+    # them, and the thousandth would start minutes later.
+    go = threading.Event()
+    ts = [threading.Thread(target=spin_after, args=(go, deadline)) for _ in range(n)]
     for t in ts:
         t.start()
+    go.set()
     for t in ts:
         t.join()
 
