@@ -217,3 +217,31 @@ bpf_prog_ids() {
 	refute grep -Ev "^[^;]+ \\($pid\\);\\[truncated\\];[^;]+ [0-9]+$" <<<"$output"
 	grep -q ";${CLS}inner_leaf (" <<<"$output"
 }
+
+# nice_of PID: the nice value, field 19 of /proc/PID/stat (after "(comm) ").
+nice_of() {
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $17 }'
+}
+
+@test "the profiler raises itself to nice -10, and keeps a nice value it was given" {
+	require_root
+	local prof n
+	"$PYBPFPROF" -d 3 -f folded -o "$BATS_TEST_TMPDIR/a.folded" 2>/dev/null &
+	prof=$!
+	BG_PIDS+=("$prof")
+	sleep 1
+	n=$(nice_of "$prof")
+	echo "default: nice $n (the test runs at nice $(nice))"
+	if [ "$(nice)" -eq 0 ]; then
+		[ "$n" -eq -10 ]
+	else
+		[ "$n" -eq "$(nice)" ]
+	fi
+	nice -n 5 "$PYBPFPROF" -d 3 -f folded -o "$BATS_TEST_TMPDIR/b.folded" 2>/dev/null &
+	prof=$!
+	BG_PIDS+=("$prof")
+	sleep 1
+	n=$(nice_of "$prof")
+	echo "under nice -n 5: nice $n"
+	[ "$n" -eq "$(($(nice) + 5))" ]
+}
