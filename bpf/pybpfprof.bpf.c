@@ -24,6 +24,14 @@
 #define UNKNOWN_REPORT_NS (1000 * NSEC_PER_MSEC)
 #define FRAME_BUF_SIZE 128
 #define CODE_WINDOW 32
+/*
+ * Most bytes of a 3.11+ data stack read at once: a page, holding a frame
+ * and the callers just below it (a frame with its locals is typically
+ * 100-200 bytes). One read of a few KiB costs a few times one of 64
+ * bytes, and replaces dozens of them.
+ */
+#define STACK_WINDOW 2048
+#define PAGE_MASK_4K (~4095ULL)
 
 /* Set by userspace before load. */
 const volatile __u32 max_depth = PYBPFPROF_DEFAULT_DEPTH;
@@ -84,6 +92,8 @@ struct sample_buf {
 	struct py_frame frames[PYBPFPROF_MAX_DEPTH];
 	__u8 frame[FRAME_BUF_SIZE + 8];
 	__u64 code[CODE_WINDOW / 8];
+	/* A frame found in it is used in place: room for its fields past the end. */
+	__u8 window[STACK_WINDOW + FRAME_BUF_SIZE + 8];
 };
 
 struct {
@@ -194,6 +204,9 @@ static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tg
 struct walk_ctx {
 	struct sample_buf *s;
 	__u64 frame;
+	__u64 win_base;		/* user address of s->window[0] */
+	__u32 win_len;		/* valid bytes in s->window; 0 = empty */
+	__u8 contiguous;
 	__u64 none_addr;
 	__u64 code_ptr_mask;
 	__u32 n;
@@ -210,14 +223,51 @@ struct walk_ctx {
 	__u8 instr_kind;
 };
 
-static __always_inline __u64 buf_u64(struct sample_buf *s, __s16 off)
+static __always_inline __u64 buf_u64(const __u8 *fb, __s16 off)
 {
-	return *(__u64 *)&s->frame[off & (FRAME_BUF_SIZE - 1)];
+	return *(const __u64 *)&fb[off & (FRAME_BUF_SIZE - 1)];
 }
 
-static __always_inline __u32 buf_u32(struct sample_buf *s, __s16 off)
+static __always_inline __u32 buf_u32(const __u8 *fb, __s16 off)
 {
-	return *(__u32 *)&s->frame[off & (FRAME_BUF_SIZE - 1)];
+	return *(const __u32 *)&fb[off & (FRAME_BUF_SIZE - 1)];
+}
+
+/*
+ * The @size bytes of the current frame, or NULL when unreadable. 3.11+
+ * frames come out of a window of the data stack: the memory from the
+ * start of the frame's page up to its end, where its callers (at lower
+ * addresses) mostly are, so the walk finds them already read. The window
+ * stays within the frame's own pages, which are mapped since the frame
+ * is there: the page below may not be (a data stack chunk's start), and
+ * a read that faults costs more than it saves.
+ */
+static __always_inline __u8 *frame_bytes(struct walk_ctx *c, struct sample_buf *s, __u32 size)
+{
+	__u64 rel, end = c->frame + size, start, n;
+
+	if (!c->contiguous) {
+		if (bpf_probe_read_user(s->frame, size, (const void *)c->frame))
+			return NULL;
+		return s->frame;
+	}
+	rel = c->frame - c->win_base;
+	if (c->win_len && c->frame >= c->win_base && rel + size <= c->win_len)
+		return &s->window[rel & (STACK_WINDOW - 1)];
+
+	start = c->frame & PAGE_MASK_4K;
+	if (end - start > STACK_WINDOW)
+		start = end - STACK_WINDOW;
+	n = end - start;
+	/* Hide the bound from the compiler so it keeps the check the verifier needs. */
+	barrier_var(n);
+	if (!n || n > STACK_WINDOW || bpf_probe_read_user(s->window, n, (const void *)start)) {
+		c->win_len = 0;
+		return NULL;
+	}
+	c->win_base = start;
+	c->win_len = n;
+	return &s->window[(c->frame - start) & (STACK_WINDOW - 1)];
 }
 
 /* One frame: copy it, skip shims, record (code, position, checksum). */
@@ -226,21 +276,23 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	__u32 lasti, tlbc, cksum = 0, size = c->read_size;
 	struct sample_buf *s = c->s;
 	__u64 code, back;
+	__u8 *fb;
 
 	if (!c->frame || !s)
 		return 1;
 	if (size > FRAME_BUF_SIZE)
 		size = FRAME_BUF_SIZE;
-	if (bpf_probe_read_user(s->frame, size, (const void *)c->frame)) {
+	fb = frame_bytes(c, s, size);
+	if (!fb) {
 		c->flags |= SAMPLE_READ_ERROR;
 		return 1;
 	}
-	code = buf_u64(s, c->frame_code) & c->code_ptr_mask;
-	back = buf_u64(s, c->frame_back);
+	code = buf_u64(fb, c->frame_code) & c->code_ptr_mask;
+	back = buf_u64(fb, c->frame_back);
 
 	/* Interpreter entry/shim frames: never emitted, followed through. */
 	if ((valid_off(c->frame_owner) &&
-	     s->frame[c->frame_owner & (FRAME_BUF_SIZE - 1)] >= c->owner_skip_min) ||
+	     fb[c->frame_owner & (FRAME_BUF_SIZE - 1)] >= c->owner_skip_min) ||
 	    (c->none_addr && code == c->none_addr) || !code) {
 		c->frame = back;
 		return 0;
@@ -251,9 +303,9 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	}
 
 	if (c->instr_kind == PY_INSTR_POINTER)
-		lasti = (__u32)(buf_u64(s, c->frame_instr) - code);
+		lasti = (__u32)(buf_u64(fb, c->frame_instr) - code);
 	else
-		lasti = buf_u32(s, c->frame_instr);
+		lasti = buf_u32(fb, c->frame_instr);
 
 	if (!bpf_probe_read_user(s->code, sizeof(s->code),
 				 (const void *)(code + c->code_cksum)))
@@ -265,7 +317,7 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	 * py_frame); userspace finds the copy. No extra read here.
 	 */
 	if (valid_off(c->frame_tlbc) && !(code >> PY_FRAME_TLBC_SHIFT)) {
-		tlbc = buf_u32(s, c->frame_tlbc);	/* int32; < 0: bogus */
+		tlbc = buf_u32(fb, c->frame_tlbc);	/* int32; < 0: bogus */
 		if (tlbc > PY_FRAME_TLBC_UNKNOWN)
 			tlbc = PY_FRAME_TLBC_UNKNOWN;
 		code |= (__u64)tlbc << PY_FRAME_TLBC_SHIFT;
@@ -357,6 +409,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	w.frame_instr = pi->frame_instr;
 	w.frame_owner = pi->frame_owner;
 	w.frame_tlbc = pi->frame_tlbc;
+	w.contiguous = pi->frames_contiguous;
 	w.code_cksum = pi->code_cksum;
 	w.owner_skip_min = pi->owner_skip_min;
 	w.instr_kind = pi->instr_kind;

@@ -48,6 +48,14 @@ struct py_proc_info {
 	__s16 code_cksum;	/* start of a 32-byte immutable window of PyCodeObject */
 	__u16 frame_read_size;	/* bytes of a frame to copy: covers every field above */
 	__s16 frame_tlbc;	/* int32 tlbc_index (free-threaded 3.14+), or -1 */
+	/*
+	 * 3.11+: interpreter frames live in the thread's data stack, callers
+	 * just below callees, so one read of the memory below a frame holds
+	 * many of its callers. 0 (2.7-3.10: heap frame objects): a read per frame.
+	 */
+	__u8 frames_contiguous;
+	__u8 pad1;
+	__u32 pad2;
 };
 
 /*

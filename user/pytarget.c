@@ -343,6 +343,7 @@ void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
 	pi->instr_kind = l->instr_kind;
 	pi->code_cksum = l->code_cksum;
 	pi->frame_tlbc = tlbc;
+	pi->frames_contiguous = t->major == 3 && t->minor >= 11;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		int end = fields[i] + widths[i];
 
