@@ -121,6 +121,18 @@ setup() {
 	[[ "$output" == *"top needs a terminal"* ]]
 }
 
+@test "top refuses --threads and --focus, which only shape written profiles" {
+	local a
+	for a in --threads "--focus inner"; do
+		# shellcheck disable=SC2086
+		run "$PYBPFPROF" top $a </dev/null
+		echo "$a: status $status: $output"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"top does not take ${a%% *}"* ]]
+	done
+}
+
 @test "progress on a terminal's stderr, nothing when it is not one" {
 	command -v tmux >/dev/null || skip "tmux not installed"
 	start_bg "$PY" "$F" 10

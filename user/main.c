@@ -129,7 +129,7 @@ static const struct option long_options[] = {
 static const char usage_text[] =
 "Usage: pybpfprof [-F HZ] [-d SECONDS] [-p PID]... [-f FORMAT] [-o FILE]...\n"
 "                 [--threads] [--no-lines] [--focus REGEX] [--max-depth N] [-v]\n"
-"       pybpfprof top [-F HZ] [-p PID]... [--threads] [--no-lines] [--focus REGEX]\n"
+"       pybpfprof top [-F HZ] [-d SECONDS] [-p PID]... [--no-lines]\n"
 "\n"
 "Sample the Python stacks of every CPython process on the host (or of the\n"
 "given PIDs) from the kernel, without stopping or changing the targets,\n"
@@ -332,6 +332,9 @@ static void parse_args(int argc, char **argv)
 		die("unexpected argument '%s' (see --help)", argv[optind]);
 	if (env.top && (env.noutputs || env.format))
 		die("top shows a live view and writes no profile: drop -o and -f");
+	if (env.top && (env.threads || env.focus))
+		die("top does not take %s: it shapes written profiles only",
+		    env.threads ? "--threads" : "--focus");
 	if (env.top && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
 		die("top needs a terminal on standard input and output");
 }
@@ -630,11 +633,21 @@ int main(int argc, char **argv)
 	struct timespec t0, wall;
 	double next_progress = 1.0;
 	bool progress;
+	unsigned long long poll_failures = 0;
+	int poll_err = 0;
 	size_t nouts;
 	struct agg *agg;
 	double duration;
 	int err;
 
+	/*
+	 * First of all: a SIGINT or SIGTERM during the checks must still end
+	 * in an orderly way (no temporary files left beside the outputs).
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR ||
+	    signal(SIGUSR1, sig_handler) == SIG_ERR)
+		die("cannot set signal handlers: %s", strerror(errno));
 	parse_args(argc, argv);
 	libbpf_set_print(libbpf_print_fn);
 	check_privileges();
@@ -642,11 +655,6 @@ int main(int argc, char **argv)
 	check_pids();
 	nouts = env.top ? 0 : outputs_open(outs);
 	raise_priority();
-
-	signal(SIGPIPE, SIG_IGN);
-	if (signal(SIGINT, sig_handler) == SIG_ERR || signal(SIGTERM, sig_handler) == SIG_ERR ||
-	    signal(SIGUSR1, sig_handler) == SIG_ERR)
-		die("cannot set signal handlers: %s", strerror(errno));
 
 	agg = agg__new();
 	if (!agg)
@@ -695,8 +703,12 @@ int main(int argc, char **argv)
 
 		nanosleep(&ts, NULL);
 		err = profiler__poll(p);
-		if (err)
-			fprintf(stderr, "pybpfprof: reading samples: %s\n", strerror(-err));
+		if (err) {
+			/* Once, not every 20 ms; the run still ends in failure. */
+			if (!poll_failures++)
+				fprintf(stderr, "pybpfprof: reading samples: %s\n", strerror(-err));
+			poll_err = poll_err ?: err;
+		}
 		elapsed = elapsed_since(&t0);
 		if (env.duration && elapsed >= env.duration)
 			break;
@@ -737,6 +749,11 @@ int main(int argc, char **argv)
 	}
 	err = write_profiles(agg, outs, nouts, &meta);
 	print_summary(p, duration);
+	if (poll_err) {
+		fprintf(stderr, "pybpfprof: %llu reads of the sample ring failed: the profile "
+			"may be missing samples\n", poll_failures);
+		err = err ?: poll_err;
+	}
 cleanup:
 	for (size_t i = 0; i < MAX_OUTPUTS; i++)
 		output_discard(&outs[i]);
