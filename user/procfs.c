@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 #include "procfs.h"
@@ -186,8 +187,14 @@ int procfs__open_mapped(pid_t pid, const struct proc_map *m)
 	if (!m->deleted)
 		fd = open_in_root(pid, m->path);
 	if (fd >= 0) {
-		/* The path may now name another file than the one mapped. */
-		if (!fstat(fd, &st) && st.st_ino == m->inode)
+		/*
+		 * The path may now name another file than the one mapped: the
+		 * same inode number on another device is another file. (On
+		 * overlayfs the maps name the backing file, so this falls to
+		 * map_files, which is always the mapped file.)
+		 */
+		if (!fstat(fd, &st) && st.st_ino == m->inode &&
+		    major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor)
 			return fd;
 		close(fd);
 	}
