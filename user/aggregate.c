@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "aggregate.h"
 
 /* What the interning calls return when they cannot (no memory). */
@@ -234,29 +235,6 @@ static void index__free(struct index *ix)
 /* ---- arrays ----------------------------------------------------------- */
 
 /* Room for @need elements of @size in *@v, growing it geometrically. */
-static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t new_cap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	new_cap = *cap ? *cap : 16;
-	while (new_cap < need) {
-		if (new_cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		new_cap *= 2;
-	}
-	if (new_cap > SIZE_MAX / size)
-		return -ENOMEM;
-	nv = realloc(*v, new_cap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = new_cap;
-	return 0;
-}
-
 /* Room for one more record in a dictionary: array slot, id and index slot. */
 static int dict__reserve(void **v, size_t *cap, size_t n, size_t size, struct index *ix)
 {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "hashmap.h"
 #include "output.h"
 
@@ -65,29 +66,6 @@ struct label_ref {
 	const char *label;
 	__u32 id;
 };
-
-static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t new_cap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	new_cap = *cap ? *cap : 64;
-	while (new_cap < need) {
-		if (new_cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		new_cap *= 2;
-	}
-	if (new_cap > SIZE_MAX / size)
-		return -ENOMEM;
-	nv = realloc(*v, new_cap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = new_cap;
-	return 0;
-}
 
 /* The root id of a stack: its process, or its (process, thread). */
 static int folded__root(struct folded *fo, const struct agg_stack *s, __u32 *root)

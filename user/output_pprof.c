@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "array.h"
 #include "hashmap.h"
 #include "output.h"
 #include "protobuf.h"
@@ -124,28 +125,6 @@ struct pp {
 	size_t nfunc_ids, func_frame_cap;
 	__u32 truncated_loc;
 };
-
-static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t new_cap = *cap ? *cap : 16;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (new_cap < need) {
-		if (new_cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		new_cap *= 2;
-	}
-	if (new_cap > SIZE_MAX / size)
-		return -ENOMEM;
-	nv = realloc(*v, new_cap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = new_cap;
-	return 0;
-}
 
 /* Like array__reserve(), for a map indexed by id: new entries are 0. */
 static int map__reserve(__u32 **v, size_t *cap, size_t need)

@@ -28,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "hashmap.h"
 #include "json_writer.h"
 #include "output.h"
@@ -70,28 +71,6 @@ struct ss {
 	__u32 *frame_of;	/* output index -> frame id or TRUNCATED_ID */
 	size_t nout;
 };
-
-static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t new_cap = *cap ? *cap : 16;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	while (new_cap < need) {
-		if (new_cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		new_cap *= 2;
-	}
-	if (new_cap > SIZE_MAX / size)
-		return -ENOMEM;
-	nv = realloc(*v, new_cap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = new_cap;
-	return 0;
-}
 
 static int ss__root(struct ss *ss, const struct agg_stack *s, __u32 *root)
 {

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "array.h"
 #include "hashmap.h"
 #include "output.h"
 
@@ -106,29 +107,6 @@ struct child_key {
 	__u32 parent;
 	__u32 label;
 };
-
-static int array__reserve(void **v, size_t *cap, size_t need, size_t size)
-{
-	size_t new_cap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	new_cap = *cap ? *cap : 64;
-	while (new_cap < need) {
-		if (new_cap > SIZE_MAX / 2)
-			return -ENOMEM;
-		new_cap *= 2;
-	}
-	if (new_cap > SIZE_MAX / size)
-		return -ENOMEM;
-	nv = realloc(*v, new_cap * size);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = new_cap;
-	return 0;
-}
 
 /*
  * Decode one UTF-8 sequence of the @len > 0 bytes at @s into *@cp.
