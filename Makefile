@@ -27,7 +27,13 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Werror=undef -Wno-unused-parameter \
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
-INCLUDES := -I$(OUTPUT) -Iinclude -Iuser
+# user/ holds one folder per layer (cli, core, capture, target, symbolize,
+# profile, encode, ui); headers are included by name from any of them.
+USER_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h))))
+INCLUDES := -I$(OUTPUT) -Iinclude $(addprefix -I,$(USER_DIRS))
+# Per-file dependencies: only what includes the skeleton waits for clang
+# and bpftool, so unit tests and fuzzers build without them.
+DEPFLAGS = -MMD -MP
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
 
@@ -43,9 +49,9 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/cli/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 
@@ -55,7 +61,7 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -DPYBPFPROF_VERSION='"$(VERSION)"
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZERS))
-FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/main.c,$(USER_SRCS)))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/cli/main.c,$(USER_SRCS)))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all clean install deps test test-unit test-sanitize test-slow demo bench fuzz fuzz-build
@@ -88,9 +94,15 @@ $(OUTPUT)/pybpfprof.skel.h: $(OUTPUT)/pybpfprof.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name pybpfprof_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) include/pybpfprof.h $(OUTPUT)/pybpfprof.skel.h | $(OUTPUT)/user
+# The skeleton is generated before anything that includes it compiles
+# (an order-only prerequisite of those objects, found by -MMD after the
+# first build; sampler.c is the one that does).
+$(OUTPUT)/user/capture/sampler.o $(OUTPUT)/fuzz/obj/capture/sampler.o: $(OUTPUT)/pybpfprof.skel.h
+
+$(OUTPUT)/user/%.o: user/%.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 $(OUTPUT)/pybpfprof: $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -101,23 +113,24 @@ $(OUTPUT)/libpybpfprof.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 # Unit tests link the archive: each pulls in only the objects it uses.
-$(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $(OUTPUT)/libpybpfprof.a | $(OUTPUT)/unit
+$(OUTPUT)/unit/%: tests/unit/%.c $(OUTPUT)/libpybpfprof.a | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(OUTPUT)/libpybpfprof.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $(INCLUDES) $< $(OUTPUT)/libpybpfprof.a $(LDLIBS) -o $@
 
 $(OUTPUT)/fuzz/obj:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/fuzz/obj/%.o: user/%.c $(wildcard user/*.h) include/pybpfprof.h $(OUTPUT)/pybpfprof.skel.h | $(OUTPUT)/fuzz/obj
+$(OUTPUT)/fuzz/obj/%.o: user/%.c
 	$(call msg,FUZZ-CC,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INCLUDES) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) $(INCLUDES) -c $< -o $@
 
 $(OUTPUT)/fuzz/libfuzz.a: $(FUZZ_OBJS)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(OUTPUT)/fuzz/libfuzz.a
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INCLUDES) $< $(OUTPUT)/fuzz/libfuzz.a \
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer $(INCLUDES) $< $(OUTPUT)/fuzz/libfuzz.a \
 		$(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
@@ -163,3 +176,5 @@ install: $(OUTPUT)/pybpfprof
 
 clean:
 	rm -rf $(OUTPUT)
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

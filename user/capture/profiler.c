@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "hashmap.h"
+#include "hmap.h"
 #include "procfs.h"
 #include "profiler.h"
 #include "pytarget.h"
@@ -44,14 +44,14 @@ struct py_process {
 	char comm[16];
 	struct py_target target;
 	struct symbolizer *sym;
-	struct hashmap *thread_names;	/* tid -> comm[16], read on first sight */
+	struct hmap *thread_names;	/* tid -> comm[16], read on first sight */
 };
 
 struct profiler {
 	struct profiler_opts opts;
 	struct sampler *sampler;
 	struct agg *agg;
-	struct hashmap *procs;		/* pid -> struct py_process * */
+	struct hmap *procs;		/* pid -> struct py_process * */
 	struct pyprof_event *deferred;	/* exec/exit: handled after the samples */
 	size_t ndeferred, deferred_cap;
 	__u32 *ids;			/* frame ids of one stack */
@@ -79,7 +79,7 @@ static bool pid_wanted(const struct profiler *p, pid_t pid)
 
 static struct py_process *proc_find(struct profiler *p, pid_t pid)
 {
-	struct py_process **pp = hashmap__find(p->procs, &pid);
+	struct py_process **pp = hmap__find(p->procs, &pid);
 
 	return pp ? *pp : NULL;
 }
@@ -89,14 +89,14 @@ static struct py_process *proc_add(struct profiler *p, pid_t pid)
 	struct py_process **pp, *proc;
 	bool created;
 
-	pp = hashmap__insert(p->procs, &pid, &created);
+	pp = hmap__insert(p->procs, &pid, &created);
 	if (!pp)
 		return NULL;
 	if (!created)
 		return *pp;
 	proc = calloc(1, sizeof(*proc));
 	if (!proc) {
-		hashmap__delete(p->procs, &pid);
+		hmap__delete(p->procs, &pid);
 		return NULL;
 	}
 	proc->pid = pid;
@@ -113,15 +113,15 @@ static const char *thread_name(struct py_process *proc, __u32 tid)
 	char *name;
 	bool created;
 
-	if (proc->thread_names && hashmap__size(proc->thread_names) > MAX_THREAD_NAMES) {
-		hashmap__free(proc->thread_names);
+	if (proc->thread_names && hmap__size(proc->thread_names) > MAX_THREAD_NAMES) {
+		hmap__free(proc->thread_names);
 		proc->thread_names = NULL;
 	}
 	if (!proc->thread_names)
-		proc->thread_names = hashmap__new(sizeof(tid), 16);
+		proc->thread_names = hmap__new(sizeof(tid), 16);
 	if (!proc->thread_names)
 		return NULL;
-	name = hashmap__insert(proc->thread_names, &tid, &created);
+	name = hmap__insert(proc->thread_names, &tid, &created);
 	if (!name)
 		return NULL;
 	if (created && procfs__thread_comm(proc->pid, tid, name, 16))
@@ -142,7 +142,7 @@ static void proc_reset(struct profiler *p, struct py_process *proc)
 	}
 	symbolizer__free(proc->sym);
 	proc->sym = NULL;
-	hashmap__free(proc->thread_names);
+	hmap__free(proc->thread_names);
 	proc->thread_names = NULL;
 	if (proc->state == PROC_PYTHON)
 		sampler__del_proc(p->sampler, proc->pid);
@@ -157,7 +157,7 @@ static void proc_remove(struct profiler *p, pid_t pid)
 	if (!proc)
 		return;
 	proc_reset(p, proc);
-	hashmap__delete(p->procs, &pid);
+	hmap__delete(p->procs, &pid);
 	free(proc);
 }
 
@@ -397,7 +397,7 @@ static void run_due_work(struct profiler *p, __u64 now)
 	t.sweep = now - p->last_sweep_ns >= SWEEP_NS;
 	if (t.sweep)
 		p->last_sweep_ns = now;
-	hashmap__for_each(p->procs, tick_one, &t);
+	hmap__for_each(p->procs, tick_one, &t);
 	for (size_t i = 0; i < t.ngone; i++) {
 		struct py_process *proc = proc_find(p, t.gone[i]);
 
@@ -465,7 +465,7 @@ struct profiler *profiler__new(const struct profiler_opts *o, struct agg *agg, i
 	}
 	p->opts = *o;
 	p->agg = agg;
-	p->procs = hashmap__new(sizeof(pid_t), sizeof(struct py_process *));
+	p->procs = hmap__new(sizeof(pid_t), sizeof(struct py_process *));
 	p->ids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->ids));
 	if (!p->procs || !p->ids) {
 		*err = -ENOMEM;
@@ -530,7 +530,7 @@ void profiler__stats(struct profiler *p, struct profiler_stats *st)
 {
 	*st = p->stats;
 	sampler__counters(p->sampler, st->counters);
-	hashmap__for_each(p->procs, add_sym_stats, st);
+	hmap__for_each(p->procs, add_sym_stats, st);
 }
 
 static int free_proc(const void *key, void *value, void *ctx)
@@ -538,7 +538,7 @@ static int free_proc(const void *key, void *value, void *ctx)
 	struct py_process *proc = *(struct py_process **)value;
 
 	symbolizer__free(proc->sym);
-	hashmap__free(proc->thread_names);
+	hmap__free(proc->thread_names);
 	free(proc);
 	return 0;
 }
@@ -548,8 +548,8 @@ void profiler__free(struct profiler *p)
 	if (!p)
 		return;
 	if (p->procs) {
-		hashmap__for_each(p->procs, free_proc, NULL);
-		hashmap__free(p->procs);
+		hmap__for_each(p->procs, free_proc, NULL);
+		hmap__free(p->procs);
 	}
 	sampler__close(p->sampler);
 	free(p->deferred);

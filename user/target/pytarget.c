@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include "debug_offsets.h"
 #include "elf_file.h"
-#include "hashmap.h"
+#include "hmap.h"
 #include "procfs.h"
 #include "pytarget.h"
 #include "remote.h"
@@ -32,11 +32,11 @@ struct facts_key {
 	__u64 inode;
 };
 
-static struct hashmap *facts_cache;
+static struct hmap *facts_cache;
 
 void py_target__flush_cache(void)
 {
-	hashmap__free(facts_cache);
+	hmap__free(facts_cache);
 	facts_cache = NULL;
 }
 
@@ -103,14 +103,14 @@ static int facts_get(pid_t pid, const struct proc_map *m, const struct elf_facts
 	bool created;
 	int fd;
 
-	if (facts_cache && hashmap__size(facts_cache) > FACTS_CACHE_MAX)
+	if (facts_cache && hmap__size(facts_cache) > FACTS_CACHE_MAX)
 		py_target__flush_cache();
 	if (!facts_cache) {
-		facts_cache = hashmap__new(sizeof(struct facts_key), sizeof(struct elf_facts));
+		facts_cache = hmap__new(sizeof(struct facts_key), sizeof(struct elf_facts));
 		if (!facts_cache)
 			return -ENOMEM;
 	}
-	f = hashmap__find(facts_cache, &key);
+	f = hmap__find(facts_cache, &key);
 	if (f) {
 		*out = f;
 		return 0;
@@ -119,7 +119,7 @@ static int facts_get(pid_t pid, const struct proc_map *m, const struct elf_facts
 	if (fd < 0)
 		return fd;
 	ef = elf_file__open_fd(fd);
-	f = hashmap__insert(facts_cache, &key, &created);
+	f = hmap__insert(facts_cache, &key, &created);
 	if (!f) {
 		elf_file__close(ef);
 		return -ENOMEM;

@@ -36,7 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include "array.h"
-#include "hashmap.h"
+#include "hmap.h"
 #include "output.h"
 
 #define SVG_WIDTH		1200	/* px, the whole image */
@@ -83,10 +83,10 @@ struct svg {
 	bool threads;
 	struct svg_label *labels;
 	size_t nlabels, labels_cap;
-	struct hashmap *label_ids;	/* hash of (kind, text) -> first label */
+	struct hmap *label_ids;	/* hash of (kind, text) -> first label */
 	struct svg_node *nodes;	/* [0] is "all" */
 	size_t nnodes, nodes_cap;
-	struct hashmap *child_ids;	/* (parent node, label) -> child node */
+	struct hmap *child_ids;	/* (parent node, label) -> child node */
 	__u32 *frame_labels;	/* agg frame id -> label, NO_ID until needed */
 	size_t nframe_labels;
 	__u32 *proc_labels;	/* agg proc id -> label, NO_ID until needed */
@@ -303,7 +303,7 @@ static __u32 svg__label(struct svg *sv, enum svg_kind kind, const char *text, si
 	bool created;
 	__u32 *head, id;
 
-	head = hashmap__insert(sv->label_ids, &h, &created);
+	head = hmap__insert(sv->label_ids, &h, &created);
 	if (!head)
 		return NO_ID;
 	if (created) {
@@ -431,7 +431,7 @@ static __u32 svg__child(struct svg *sv, __u32 parent, __u32 label)
 
 	if (label == NO_ID)
 		return NO_ID;
-	id = hashmap__insert(sv->child_ids, &key, &created);
+	id = hmap__insert(sv->child_ids, &key, &created);
 	if (!id)
 		return NO_ID;
 	if (!created)
@@ -439,7 +439,7 @@ static __u32 svg__child(struct svg *sv, __u32 parent, __u32 label)
 	if (sv->nnodes >= NO_ID ||
 	    array__reserve((void **)&sv->nodes, &sv->nodes_cap, sv->nnodes + 1,
 			   sizeof(*sv->nodes))) {
-		hashmap__delete(sv->child_ids, &key);
+		hmap__delete(sv->child_ids, &key);
 		return NO_ID;
 	}
 	n = &sv->nodes[sv->nnodes];
@@ -987,8 +987,8 @@ static void svg__free(struct svg *sv)
 	free(sv->proc_labels);
 	free(sv->buf);
 	free(sv->dict);
-	hashmap__free(sv->label_ids);
-	hashmap__free(sv->child_ids);
+	hmap__free(sv->label_ids);
+	hmap__free(sv->child_ids);
 }
 
 int output_svg__write(const struct agg *a, const struct output_meta *m, FILE *f)
@@ -1000,8 +1000,8 @@ int output_svg__write(const struct agg *a, const struct output_meta *m, FILE *f)
 	if (!a || !f)
 		return -EINVAL;
 	sv.threads = m && m->threads;
-	sv.label_ids = hashmap__new(sizeof(__u64), sizeof(__u32));
-	sv.child_ids = hashmap__new(sizeof(struct child_key), sizeof(__u32));
+	sv.label_ids = hmap__new(sizeof(__u64), sizeof(__u32));
+	sv.child_ids = hmap__new(sizeof(struct child_key), sizeof(__u32));
 	sv.nproc_labels = agg__nr_procs(a);
 	sv.proc_labels = malloc((sv.nproc_labels + 1) * sizeof(*sv.proc_labels));
 	if (!sv.label_ids || !sv.child_ids || !sv.proc_labels ||

@@ -2,7 +2,7 @@
 /* The hash map: insert, find, delete under churn, growth, alignment. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "hashmap.h"
+#include "hmap.h"
 #include "unit.h"
 
 #define N 20000
@@ -15,14 +15,14 @@ static int count_cb(const void *key, void *value, void *ctx)
 
 int main(void)
 {
-	struct hashmap *m = hashmap__new(sizeof(__u32), sizeof(void *));
+	struct hmap *m = hmap__new(sizeof(__u32), sizeof(void *));
 	size_t visited = 0;
 	bool created;
 	int ok = 1;
 
 	CHECK(m != NULL);
 	for (__u32 k = 0; k < N; k++) {
-		void **v = hashmap__insert(m, &k, &created);
+		void **v = hmap__insert(m, &k, &created);
 
 		ok &= v && created;
 		/* 4-byte keys, pointer values: values must be 8-aligned. */
@@ -30,10 +30,10 @@ int main(void)
 		*v = (void *)(uintptr_t)(k * 3 + 1);
 	}
 	CHECK(ok);
-	CHECK_EQ_INT(hashmap__size(m), N);
+	CHECK_EQ_INT(hmap__size(m), N);
 	ok = 1;
 	for (__u32 k = 0; k < N; k++) {
-		void **v = hashmap__find(m, &k);
+		void **v = hmap__find(m, &k);
 
 		ok &= v && *v == (void *)(uintptr_t)(k * 3 + 1);
 	}
@@ -41,33 +41,33 @@ int main(void)
 	/* Re-inserting finds the old value, not a new zeroed one. */
 	{
 		__u32 k = 77;
-		void **v = hashmap__insert(m, &k, &created);
+		void **v = hmap__insert(m, &k, &created);
 
 		CHECK(!created);
 		CHECK(v && *v == (void *)(uintptr_t)(77 * 3 + 1));
 	}
 	/* Delete every other key: backward shift must keep the rest findable. */
 	for (__u32 k = 0; k < N; k += 2)
-		CHECK(hashmap__delete(m, &k));
-	CHECK_EQ_INT(hashmap__size(m), N / 2);
+		CHECK(hmap__delete(m, &k));
+	CHECK_EQ_INT(hmap__size(m), N / 2);
 	ok = 1;
 	for (__u32 k = 0; k < N; k++) {
-		void **v = hashmap__find(m, &k);
+		void **v = hmap__find(m, &k);
 
 		ok &= (k & 1) ? (v && *v == (void *)(uintptr_t)(k * 3 + 1)) : v == NULL;
 	}
 	CHECK(ok);
-	CHECK(!hashmap__delete(m, &(__u32){ 0 }));
-	hashmap__for_each(m, count_cb, &visited);
+	CHECK(!hmap__delete(m, &(__u32){ 0 }));
+	hmap__for_each(m, count_cb, &visited);
 	CHECK_EQ_INT(visited, N / 2);
 	/* Churn: insert and delete many times over; size stays bounded. */
 	for (int round = 0; round < 50; round++)
 		for (__u32 k = N; k < N + 1000; k++) {
-			hashmap__insert(m, &k, NULL);
-			hashmap__delete(m, &k);
+			hmap__insert(m, &k, NULL);
+			hmap__delete(m, &k);
 		}
-	CHECK_EQ_INT(hashmap__size(m), N / 2);
-	hashmap__free(m);
-	hashmap__free(NULL);
-	return unit_report("hashmap");
+	CHECK_EQ_INT(hmap__size(m), N / 2);
+	hmap__free(m);
+	hmap__free(NULL);
+	return unit_report("hmap");
 }

@@ -42,7 +42,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hashmap.h"
+#include "hmap.h"
 #include "output.h"
 #include "utf8.h"
 
@@ -83,7 +83,7 @@ struct pstats {
 	struct ps_func *funcs;	/* by func_id */
 	size_t nfuncs;		/* highest func_id seen + 1 */
 	size_t funcs_cap;
-	struct hashmap *edges;	/* struct ps_edge_key -> struct ps_edge */
+	struct hmap *edges;	/* struct ps_edge_key -> struct ps_edge */
 	size_t nstack;		/* ordinal of the stack being counted, from 1 */
 	__u32 *order;		/* func_ids, in output order */
 	size_t norder;
@@ -194,7 +194,7 @@ static int pstats__collect(const struct agg_stack *s, void *ctx)
 			memset(&k, 0, sizeof(k));
 			k.caller = prev;
 			k.callee = fr->func_id;
-			e = hashmap__insert(ps->edges, &k, &created);
+			e = hmap__insert(ps->edges, &k, &created);
 			if (!e)
 				return -ENOMEM;
 			if (e->last_stack != ps->nstack) {
@@ -256,7 +256,7 @@ static int edge_cmp(const void *pa, const void *pb, void *ctx)
 
 static int pstats__sort(struct pstats *ps)
 {
-	size_t nedges = hashmap__size(ps->edges);
+	size_t nedges = hmap__size(ps->edges);
 
 	ps->order = malloc((ps->nfuncs + 1) * sizeof(*ps->order));
 	ps->refs = malloc((nedges + 1) * sizeof(*ps->refs));
@@ -270,7 +270,7 @@ static int pstats__sort(struct pstats *ps)
 	for (size_t i = 0; i < ps->norder; i++)
 		ps->funcs[ps->order[i]].rank = (__u32)i;
 
-	hashmap__for_each(ps->edges, collect_edge, ps);
+	hmap__for_each(ps->edges, collect_edge, ps);
 	qsort_r(ps->refs, ps->nrefs, sizeof(*ps->refs), edge_cmp, ps);
 	return 0;
 }
@@ -416,7 +416,7 @@ int output_pstats__write(const struct agg *a, const struct output_meta *m, FILE 
 	if (!a || !m || !m->frequency_hz || !f)
 		return -EINVAL;
 	ps.hz = m->frequency_hz;
-	ps.edges = hashmap__new(sizeof(struct ps_edge_key), sizeof(struct ps_edge));
+	ps.edges = hmap__new(sizeof(struct ps_edge_key), sizeof(struct ps_edge));
 	if (!ps.edges)
 		return -ENOMEM;
 	err = agg__for_each_stack(a, pstats__collect, &ps);
@@ -436,6 +436,6 @@ out:
 	free(ps.funcs);
 	free(ps.order);
 	free(ps.refs);
-	hashmap__free(ps.edges);
+	hmap__free(ps.edges);
 	return err;
 }

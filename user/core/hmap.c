@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hashmap.h"
+#include "hmap.h"
 
 #define MIN_SLOTS 16
 
-struct hashmap {
+struct hmap {
 	size_t key_size;
 	size_t value_size;
 	size_t value_off;	/* from the slot start: after the key, 8-aligned */
@@ -30,25 +30,25 @@ __u64 hash_bytes(const void *data, size_t len)
 	return h;
 }
 
-static unsigned char *slot_at(const struct hashmap *m, size_t i)
+static unsigned char *slot_at(const struct hmap *m, size_t i)
 {
 	return m->slots + i * m->entry_size;
 }
 
-static void *slot_key(const struct hashmap *m, unsigned char *slot)
+static void *slot_key(const struct hmap *m, unsigned char *slot)
 {
 	(void)m;
 	return slot + 8;
 }
 
-static void *slot_value(const struct hashmap *m, unsigned char *slot)
+static void *slot_value(const struct hmap *m, unsigned char *slot)
 {
 	return slot + m->value_off;
 }
 
-struct hashmap *hashmap__new(size_t key_size, size_t value_size)
+struct hmap *hmap__new(size_t key_size, size_t value_size)
 {
-	struct hashmap *m = calloc(1, sizeof(*m));
+	struct hmap *m = calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
@@ -66,7 +66,7 @@ struct hashmap *hashmap__new(size_t key_size, size_t value_size)
 	return m;
 }
 
-void hashmap__free(struct hashmap *m)
+void hmap__free(struct hmap *m)
 {
 	if (!m)
 		return;
@@ -74,13 +74,13 @@ void hashmap__free(struct hashmap *m)
 	free(m);
 }
 
-size_t hashmap__size(const struct hashmap *m)
+size_t hmap__size(const struct hmap *m)
 {
 	return m->size;
 }
 
 /* Slot holding @key, or the empty slot where it would go. */
-static size_t probe(const struct hashmap *m, const void *key, __u64 h)
+static size_t probe(const struct hmap *m, const void *key, __u64 h)
 {
 	size_t mask = m->nslots - 1, i = h & mask;
 
@@ -93,14 +93,14 @@ static size_t probe(const struct hashmap *m, const void *key, __u64 h)
 	}
 }
 
-void *hashmap__find(const struct hashmap *m, const void *key)
+void *hmap__find(const struct hmap *m, const void *key)
 {
 	unsigned char *s = slot_at(m, probe(m, key, hash_bytes(key, m->key_size)));
 
 	return s[0] ? slot_value(m, s) : NULL;
 }
 
-static int grow(struct hashmap *m)
+static int grow(struct hmap *m)
 {
 	size_t old_n = m->nslots;
 	unsigned char *old = m->slots;
@@ -123,7 +123,7 @@ static int grow(struct hashmap *m)
 	return 0;
 }
 
-void *hashmap__insert(struct hashmap *m, const void *key, bool *created)
+void *hmap__insert(struct hmap *m, const void *key, bool *created)
 {
 	unsigned char *s;
 
@@ -141,7 +141,7 @@ void *hashmap__insert(struct hashmap *m, const void *key, bool *created)
 	return slot_value(m, s);
 }
 
-bool hashmap__delete(struct hashmap *m, const void *key)
+bool hmap__delete(struct hmap *m, const void *key)
 {
 	size_t mask = m->nslots - 1, i, j;
 
@@ -170,8 +170,8 @@ bool hashmap__delete(struct hashmap *m, const void *key)
 	return true;
 }
 
-int hashmap__for_each(const struct hashmap *m,
-		      int (*cb)(const void *key, void *value, void *ctx), void *ctx)
+int hmap__for_each(const struct hmap *m,
+		   int (*cb)(const void *key, void *value, void *ctx), void *ctx)
 {
 	for (size_t i = 0; i < m->nslots; i++) {
 		unsigned char *s = slot_at(m, i);

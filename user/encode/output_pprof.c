@@ -28,7 +28,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "array.h"
-#include "hashmap.h"
+#include "hmap.h"
 #include "output.h"
 #include "protobuf.h"
 
@@ -109,7 +109,7 @@ struct pp {
 	bool threads;
 	struct pp_root *roots;
 	size_t nroots, roots_cap;
-	struct hashmap *root_ids;	/* (proc_id, tid) -> root index */
+	struct hmap *root_ids;	/* (proc_id, tid) -> root index */
 	struct pp_stack *stacks;
 	size_t nstacks, stacks_cap;
 	__u64 *locs;			/* every stack's location ids */
@@ -200,13 +200,13 @@ static int pp__root(struct pp *pp, const struct agg_stack *s, __u32 *root)
 	__u32 pair[2] = { s->proc_id, pp->threads ? s->tid : 0 }, *id;
 	bool created;
 
-	id = hashmap__insert(pp->root_ids, pair, &created);
+	id = hmap__insert(pp->root_ids, pair, &created);
 	if (!id)
 		return -ENOMEM;
 	if (created) {
 		if (array__reserve((void **)&pp->roots, &pp->roots_cap, pp->nroots + 1,
 				   sizeof(*pp->roots))) {
-			hashmap__delete(pp->root_ids, pair);
+			hmap__delete(pp->root_ids, pair);
 			return -ENOMEM;
 		}
 		pp->roots[pp->nroots] = (struct pp_root){ s->proc_id, pair[1], NULL };
@@ -634,7 +634,7 @@ int output_pprof__write(const struct agg *a, const struct output_meta *m, FILE *
 	if (!a || !m || !f || !m->frequency_hz)
 		return -EINVAL;
 	pp.threads = m->threads;
-	pp.root_ids = hashmap__new(2 * sizeof(__u32), sizeof(__u32));
+	pp.root_ids = hmap__new(2 * sizeof(__u32), sizeof(__u32));
 	if (!pp.root_ids)
 		return -ENOMEM;
 	err = agg__for_each_stack(a, pp__collect, &pp);
@@ -642,7 +642,7 @@ int output_pprof__write(const struct agg *a, const struct output_meta *m, FILE *
 		err = pp__merge(&pp);
 	if (!err)
 		err = pp__write(&pp, m, f);
-	hashmap__free(pp.root_ids);
+	hmap__free(pp.root_ids);
 	free(pp.roots);
 	free(pp.stacks);
 	free(pp.locs);

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
-#include "hashmap.h"
+#include "hmap.h"
 #include "output.h"
 
 /*
@@ -53,7 +53,7 @@ struct folded {
 	bool threads;		/* roots are (process, thread) pairs */
 	struct folded_root *roots;	/* with threads: root id -> pair */
 	size_t nroots, roots_cap;
-	struct hashmap *root_ids;	/* (process, tid) -> root id */
+	struct hmap *root_ids;	/* (process, tid) -> root id */
 };
 
 struct folded_root {
@@ -77,7 +77,7 @@ static int folded__root(struct folded *fo, const struct agg_stack *s, __u32 *roo
 		*root = s->proc_id;
 		return 0;
 	}
-	id = hashmap__insert(fo->root_ids, pair, &created);
+	id = hmap__insert(fo->root_ids, pair, &created);
 	if (!id)
 		return -ENOMEM;
 	if (created) {
@@ -346,7 +346,7 @@ int output_folded__write(const struct agg *a, const struct output_meta *m, FILE 
 		return -EINVAL;
 	fo.threads = m && m->threads;
 	if (fo.threads) {
-		fo.root_ids = hashmap__new(2 * sizeof(__u32), sizeof(__u32));
+		fo.root_ids = hmap__new(2 * sizeof(__u32), sizeof(__u32));
 		if (!fo.root_ids)
 			return -ENOMEM;
 	}
@@ -372,7 +372,7 @@ free_folded:
 			free(fo.proc_labels[i]);
 	}
 	free(fo.roots);
-	hashmap__free(fo.root_ids);
+	hmap__free(fo.root_ids);
 	free(fo.frame_labels);
 	free(fo.proc_labels);
 	free(fo.lines);

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
-#include "hashmap.h"
+#include "hmap.h"
 #include "json_writer.h"
 #include "output.h"
 
@@ -59,7 +59,7 @@ struct ss {
 	bool threads;
 	struct ss_root *roots;
 	size_t nroots, roots_cap;
-	struct hashmap *root_ids;	/* (proc_id, tid) -> root index */
+	struct hmap *root_ids;	/* (proc_id, tid) -> root index */
 	struct ss_stack *stacks;
 	size_t nstacks, stacks_cap;
 	__u32 *ids;
@@ -77,13 +77,13 @@ static int ss__root(struct ss *ss, const struct agg_stack *s, __u32 *root)
 	__u32 pair[2] = { s->proc_id, ss->threads ? s->tid : 0 }, *id;
 	bool created;
 
-	id = hashmap__insert(ss->root_ids, pair, &created);
+	id = hmap__insert(ss->root_ids, pair, &created);
 	if (!id)
 		return -ENOMEM;
 	if (created) {
 		if (array__reserve((void **)&ss->roots, &ss->roots_cap, ss->nroots + 1,
 				   sizeof(*ss->roots))) {
-			hashmap__delete(ss->root_ids, pair);
+			hmap__delete(ss->root_ids, pair);
 			return -ENOMEM;
 		}
 		ss->roots[ss->nroots] = (struct ss_root){ s->proc_id, pair[1], NULL, 0 };
@@ -462,13 +462,13 @@ int output_speedscope__write(const struct agg *a, const struct output_meta *m, F
 	if (!a || !m || !f || !m->frequency_hz)
 		return -EINVAL;
 	ss.threads = m->threads;
-	ss.root_ids = hashmap__new(2 * sizeof(__u32), sizeof(__u32));
+	ss.root_ids = hmap__new(2 * sizeof(__u32), sizeof(__u32));
 	if (!ss.root_ids)
 		return -ENOMEM;
 	err = agg__for_each_stack(a, ss__collect, &ss);
 	if (!err)
 		err = ss__write(&ss, m, f);
-	hashmap__free(ss.root_ids);
+	hmap__free(ss.root_ids);
 	free(ss.roots);
 	free(ss.stacks);
 	free(ss.ids);

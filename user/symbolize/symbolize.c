@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hashmap.h"
+#include "hmap.h"
 #include "linetable.h"
 #include "remote.h"
 #include "symbolize.h"
@@ -56,8 +56,8 @@ struct symbolizer {
 	struct agg *agg;
 	bool no_lines;
 	bool tlbc;		/* free-threaded: frames carry a tlbc_index */
-	struct hashmap *codes;	/* code_key -> code_info */
-	struct hashmap *frames;	/* frame_key -> agg frame id */
+	struct hmap *codes;	/* code_key -> code_info */
+	struct hmap *frames;	/* frame_key -> agg frame id */
 	struct symbolizer_stats stats;
 };
 
@@ -75,8 +75,8 @@ struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct 
 	s->no_lines = no_lines;
 	s->tlbc = s->l->instr_kind == PY_INSTR_POINTER && s->l->frame_tlbc > 0 &&
 		  s->l->code_tlbc > 0;
-	s->codes = hashmap__new(sizeof(struct code_key), sizeof(struct code_info));
-	s->frames = hashmap__new(sizeof(struct frame_key), sizeof(__u32));
+	s->codes = hmap__new(sizeof(struct code_key), sizeof(struct code_info));
+	s->frames = hmap__new(sizeof(struct frame_key), sizeof(__u32));
 	if (!s->codes || !s->frames) {
 		symbolizer__free(s);
 		return NULL;
@@ -100,9 +100,9 @@ void symbolizer__free(struct symbolizer *s)
 	if (!s)
 		return;
 	if (s->codes)
-		hashmap__for_each(s->codes, free_code, NULL);
-	hashmap__free(s->codes);
-	hashmap__free(s->frames);
+		hmap__for_each(s->codes, free_code, NULL);
+	hmap__free(s->codes);
+	hmap__free(s->frames);
 	free(s);
 }
 
@@ -112,23 +112,23 @@ void symbolizer__free(struct symbolizer *s)
  */
 static void symbolizer__bound_caches(struct symbolizer *s)
 {
-	if (s->codes && s->frames && hashmap__size(s->codes) < MAX_CACHED_CODES &&
-	    hashmap__size(s->frames) < MAX_CACHED_FRAMES)
+	if (s->codes && s->frames && hmap__size(s->codes) < MAX_CACHED_CODES &&
+	    hmap__size(s->frames) < MAX_CACHED_FRAMES)
 		return;
 	if (s->codes)
-		hashmap__for_each(s->codes, free_code, NULL);
-	hashmap__free(s->codes);
-	hashmap__free(s->frames);
-	s->codes = hashmap__new(sizeof(struct code_key), sizeof(struct code_info));
-	s->frames = hashmap__new(sizeof(struct frame_key), sizeof(__u32));
+		hmap__for_each(s->codes, free_code, NULL);
+	hmap__free(s->codes);
+	hmap__free(s->frames);
+	s->codes = hmap__new(sizeof(struct code_key), sizeof(struct code_info));
+	s->frames = hmap__new(sizeof(struct frame_key), sizeof(__u32));
 	s->stats.cache_resets++;
 }
 
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *st)
 {
 	*st = s->stats;
-	st->codes_cached = s->codes ? hashmap__size(s->codes) : 0;
-	st->frames_cached = s->frames ? hashmap__size(s->frames) : 0;
+	st->codes_cached = s->codes ? hmap__size(s->codes) : 0;
+	st->frames_cached = s->frames ? hmap__size(s->frames) : 0;
 }
 
 static __u64 get_u64(const __u8 *buf, __s16 off)
@@ -381,7 +381,7 @@ __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 	symbolizer__bound_caches(s);
 	if (!s->codes || !s->frames)
 		return agg__intern_frame(s->agg, UNREADABLE_NAME, "?", 0, -1);
-	id = hashmap__find(s->frames, &fkey);
+	id = hmap__find(s->frames, &fkey);
 	if (id)
 		return *id;
 
@@ -390,7 +390,7 @@ __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 		tlbc = f->code >> PY_FRAME_TLBC_SHIFT;
 		ckey.code = f->code & PY_FRAME_ADDR_MASK;
 	}
-	ci = hashmap__insert(s->codes, &ckey, &created);
+	ci = hmap__insert(s->codes, &ckey, &created);
 	if (ci && created)
 		code_lookup(s, ckey.code, f->cksum, ci);
 	if (!ci || !ci->ok) {
@@ -413,7 +413,7 @@ __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f)
 	}
 	/* An id of -1 (out of memory) is not worth remembering. */
 	if (fid != (__u32)-1 && remember) {
-		id = hashmap__insert(s->frames, &fkey, NULL);
+		id = hmap__insert(s->frames, &fkey, NULL);
 		if (id)
 			*id = fid;
 	}

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hashmap.h"
+#include "hmap.h"
 #include "protobuf.h"
 #include "utf8.h"
 
@@ -134,7 +134,7 @@ struct pb_strtab {
 	char **strs;
 	__u32 *next;
 	size_t n, cap;
-	struct hashmap *by_hash;	/* hash -> index + 1 of the newest */
+	struct hmap *by_hash;	/* hash -> index + 1 of the newest */
 };
 
 struct pb_strtab *pb_strtab__new(void)
@@ -143,7 +143,7 @@ struct pb_strtab *pb_strtab__new(void)
 
 	if (!t)
 		return NULL;
-	t->by_hash = hashmap__new(sizeof(__u64), sizeof(__u32));
+	t->by_hash = hmap__new(sizeof(__u64), sizeof(__u32));
 	if (!t->by_hash || pb_strtab__index(t, "") != 0) {
 		pb_strtab__free(t);
 		return NULL;
@@ -159,7 +159,7 @@ void pb_strtab__free(struct pb_strtab *t)
 		free(t->strs[i]);
 	free(t->strs);
 	free(t->next);
-	hashmap__free(t->by_hash);
+	hmap__free(t->by_hash);
 	free(t);
 }
 
@@ -197,7 +197,7 @@ long long pb_strtab__index(struct pb_strtab *t, const char *s)
 	if (!copy)
 		return -ENOMEM;
 	h = hash_bytes(copy, strlen(copy));
-	head = hashmap__insert(t->by_hash, &h, &created);
+	head = hmap__insert(t->by_hash, &h, &created);
 	if (!head)
 		goto nomem;
 	for (idx1 = *head; idx1; idx1 = t->next[idx1 - 1]) {
@@ -209,7 +209,7 @@ long long pb_strtab__index(struct pb_strtab *t, const char *s)
 	if (t->n == t->cap && strtab__grow(t)) {
 		/* Leave no empty chain head behind. */
 		if (created)
-			hashmap__delete(t->by_hash, &h);
+			hmap__delete(t->by_hash, &h);
 		goto nomem;
 	}
 	t->strs[t->n] = copy;

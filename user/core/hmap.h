@@ -4,33 +4,33 @@
  * and hashed as bytes (zero any padding in keys). Linear probing with
  * backward-shift deletion: no tombstones, lookups stay short after churn.
  */
-#ifndef __HASHMAP_H
-#define __HASHMAP_H
+#ifndef __HMAP_H
+#define __HMAP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
-struct hashmap;
+struct hmap;
 
-struct hashmap *hashmap__new(size_t key_size, size_t value_size);
-void hashmap__free(struct hashmap *m);
+struct hmap *hmap__new(size_t key_size, size_t value_size);
+void hmap__free(struct hmap *m);
 
 /* Pointer to the value stored under @key, or NULL. */
-void *hashmap__find(const struct hashmap *m, const void *key);
+void *hmap__find(const struct hmap *m, const void *key);
 /*
  * Pointer to the value under @key, inserting a zeroed one when absent
  * (*@created tells which). NULL when out of memory. The pointer is valid
  * until the next insert or delete.
  */
-void *hashmap__insert(struct hashmap *m, const void *key, bool *created);
-bool hashmap__delete(struct hashmap *m, const void *key);
-size_t hashmap__size(const struct hashmap *m);
+void *hmap__insert(struct hmap *m, const void *key, bool *created);
+bool hmap__delete(struct hmap *m, const void *key);
+size_t hmap__size(const struct hmap *m);
 
 /* Visit every entry; @cb returns non-zero to stop. No inserts meanwhile. */
-int hashmap__for_each(const struct hashmap *m,
-		      int (*cb)(const void *key, void *value, void *ctx), void *ctx);
+int hmap__for_each(const struct hmap *m,
+		   int (*cb)(const void *key, void *value, void *ctx), void *ctx);
 
 __u64 hash_bytes(const void *data, size_t len);
 
-#endif /* __HASHMAP_H */
+#endif /* __HMAP_H */
