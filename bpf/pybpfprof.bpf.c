@@ -22,7 +22,9 @@
 #define NEGATIVE_TTL_NS (100 * NSEC_PER_MSEC)
 /* An unknown process is reported to userspace at most this often. */
 #define UNKNOWN_REPORT_NS (1000 * NSEC_PER_MSEC)
-#define FRAME_BUF_SIZE 128
+#define FRAME_BUF_SIZE PYBPFPROF_FRAME_BUF_SIZE
+/* include/linux/sched.h: a kernel thread has no user memory to read. */
+#define PF_KTHREAD 0x00200000
 #define CODE_WINDOW 32
 /*
  * Most bytes of a 3.11+ data stack read at once: a page, holding a frame
@@ -35,7 +37,7 @@
 
 /* Set by userspace before load. */
 const volatile __u32 max_depth = PYBPFPROF_DEFAULT_DEPTH;
-const volatile bool pid_filter = false;	/* -p given: only py_procs entries */
+const volatile bool pid_filter = false;	/* -p or a command: only wanted tgids */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -43,6 +45,17 @@ struct {
 	__type(key, __u32);			/* host tgid */
 	__type(value, struct py_proc_info);
 } py_procs SEC(".maps");
+
+/*
+ * Under pid_filter, the processes asked for (-p) and, for a command the
+ * profiler started, its descendants: a fork inherits WANT_CHILDREN.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);			/* host tgid */
+	__type(value, __u32);			/* enum want_flags */
+} wanted SEC(".maps");
 
 struct tstate_key {
 	__u32 tgid;
@@ -331,12 +344,22 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	return 0;
 }
 
+static __always_inline bool is_wanted(__u32 tgid)
+{
+	return !pid_filter || bpf_map_lookup_elem(&wanted, &tgid);
+}
+
+/*
+ * A process sampled that userspace does not know as Python: report it
+ * (rate-limited) so that it is looked at. Under -p this still holds for
+ * the wanted ones, which may load libpython long after they started.
+ */
 static __always_inline void report_unknown(__u32 tgid)
 {
 	struct pyprof_event *e;
 	__u64 now, *last;
 
-	if (pid_filter)
+	if (!is_wanted(tgid))
 		return;
 	now = bpf_ktime_get_ns();
 	last = bpf_map_lookup_elem(&unknown_reported, &tgid);
@@ -372,13 +395,15 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	count(CNT_SAMPLES);
 
+	task = (struct task_struct *)bpf_get_current_task();
 	pi = bpf_map_lookup_elem(&py_procs, &tgid);
 	if (!pi) {
-		report_unknown(tgid);
+		/* Kernel threads never run Python: not worth a look from userspace. */
+		if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
+			report_unknown(tgid);
 		return 0;
 	}
 
-	task = (struct task_struct *)bpf_get_current_task();
 	thread_ptr = BPF_CORE_READ(task, thread.fsbase);
 	tstate = find_tstate(pi, tgid, thread_ptr);
 	if (!tstate) {
@@ -468,7 +493,8 @@ int BPF_PROG(on_exec, struct task_struct *p)
 
 	/* The old image's layout is void from here on. */
 	bpf_map_delete_elem(&py_procs, &tgid);
-	emit_event(PYPROF_EVENT_EXEC, tgid, 0);
+	if (is_wanted(tgid))
+		emit_event(PYPROF_EVENT_EXEC, tgid, 0);
 	return 0;
 }
 
@@ -476,16 +502,20 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *task)
 {
 	struct tstate_key key = { .tgid = task->tgid };
+	bool python = bpf_map_lookup_elem(&py_procs, &key.tgid);
+	bool want = pid_filter && bpf_map_lookup_elem(&wanted, &key.tgid);
 
-	if (!bpf_map_lookup_elem(&py_procs, &key.tgid))
+	if (!python && !want)
 		return 0;
 	/* This thread's pthread (and thread state) may be reused: forget it. */
 	key.thread_ptr = task->thread.fsbase;
-	bpf_map_delete_elem(&tstate_cache, &key);
+	if (python)
+		bpf_map_delete_elem(&tstate_cache, &key);
 
 	/* signal->live drops before this tracepoint: 0 means the last thread. */
 	if (BPF_CORE_READ(task, signal, live.counter) == 0) {
 		bpf_map_delete_elem(&py_procs, &key.tgid);
+		bpf_map_delete_elem(&wanted, &key.tgid);
 		emit_event(PYPROF_EVENT_EXIT, key.tgid, 0);
 	}
 	return 0;
@@ -494,17 +524,24 @@ int BPF_PROG(on_exit, struct task_struct *task)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 ptgid = parent->tgid, ctgid = child->tgid, *want;
 	struct py_proc_info *pi;
 
 	if (child->pid != ctgid || ptgid == ctgid)	/* a new thread */
 		return 0;
+	if (pid_filter) {
+		want = bpf_map_lookup_elem(&wanted, &ptgid);
+		if (!want || !(*want & WANT_CHILDREN))
+			return 0;
+		/* A descendant of the command: wanted from its first instruction. */
+		bpf_map_update_elem(&wanted, &ctgid, want, BPF_ANY);
+	}
 	pi = bpf_map_lookup_elem(&py_procs, &ptgid);
-	if (!pi || pid_filter)
-		return 0;
 	/* fork() copies the address space: the parent's layout holds. */
-	bpf_map_update_elem(&py_procs, &ctgid, pi, BPF_NOEXIST);
-	emit_event(PYPROF_EVENT_FORK, ctgid, ptgid);
+	if (pi)
+		bpf_map_update_elem(&py_procs, &ctgid, pi, BPF_NOEXIST);
+	if (pi || pid_filter)
+		emit_event(PYPROF_EVENT_FORK, ctgid, ptgid);
 	return 0;
 }
 

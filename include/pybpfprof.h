@@ -13,6 +13,17 @@
 #define PYBPFPROF_DEFAULT_DEPTH 256
 #define PYBPFPROF_MAX_THREADS 4096	/* bound of a thread-list walk */
 #define PYBPFPROF_MAX_INTERPS 16	/* bound of the interpreter list */
+/*
+ * Bytes of one frame the kernel copies: every frame field offset (plus
+ * its width) must lie below it, or the layout is refused as unsupported.
+ */
+#define PYBPFPROF_FRAME_BUF_SIZE 128
+
+/* Values of the wanted map (processes asked for under a PID filter). */
+enum want_flags {
+	WANT_PROCESS = 1 << 0,
+	WANT_CHILDREN = 1 << 1,		/* its forks are wanted too */
+};
 
 /* How a frame records its position in the bytecode. */
 enum py_instr_kind {
@@ -23,7 +34,7 @@ enum py_instr_kind {
 
 /*
  * Everything the BPF walker needs to know about one Python process.
- * Filled by user/cpython_layout.c from the per-version table (or the
+ * Filled by user/target/pytarget.c from the per-version table (or the
  * interpreter's own _Py_DebugOffsets) and stored in the py_procs map,
  * keyed by host tgid. Offsets are in bytes; -1 means "not present".
  */
@@ -102,8 +113,8 @@ struct sample_hdr {
 
 enum pyprof_event_type {
 	PYPROF_EVENT_EXEC = 1,	/* a process exec'd: maybe a new interpreter */
-	PYPROF_EVENT_EXIT = 2,	/* a known Python process exited */
-	PYPROF_EVENT_FORK = 3,	/* a known Python process forked */
+	PYPROF_EVENT_EXIT = 2,	/* a known Python (or wanted) process exited */
+	PYPROF_EVENT_FORK = 3,	/* a known Python (or wanted, followed) process forked */
 	PYPROF_EVENT_UNKNOWN = 4,	/* a sample hit a process we do not know yet */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "array.h"
 #include "hmap.h"
 #include "procfs.h"
 #include "profiler.h"
@@ -17,6 +18,13 @@
 #define RECHECK_NS (2000 * NSEC_PER_MSEC)	/* a non-Python process, looked at again */
 #define SWEEP_NS (5000 * NSEC_PER_MSEC)
 #define MAX_THREAD_NAMES 8192	/* per process; forgotten past that */
+/*
+ * The frame dictionary starts over past this many frames (a year of an
+ * agent on a host that keeps generating code): ids are then handed out
+ * again, and every symbolizer and window forgets the old ones.
+ */
+#define MAX_DICT_FRAMES (1U << 20)
+#define NO_ID ((__u32)-1)
 
 /*
  * After an exec the interpreter needs a moment to map libpython: look
@@ -40,21 +48,35 @@ struct py_process {
 	__u64 next_probe_ns;	/* PENDING */
 	__u64 checked_ns;	/* NOT_PYTHON */
 	__u64 probed_ns;	/* last identification attempt */
-	__u32 agg_proc;
 	char comm[16];
 	struct py_target target;
 	struct symbolizer *sym;
 	struct hmap *thread_names;	/* tid -> comm[16], read on first sight */
 };
 
+/* An aggregation that counts the samples taken in [start_ns, end_ns). */
+struct window {
+	struct agg *agg;
+	__u64 start_ns;
+	__u64 end_ns;		/* 0: open */
+	__u32 *remap;		/* dictionary frame id -> window frame id + 1 */
+	size_t remap_cap;
+};
+
 struct profiler {
 	struct profiler_opts opts;
 	struct sampler *sampler;
-	struct agg *agg;
+	struct agg *dict;		/* frame dictionary: names, stable ids */
+	struct window *windows;
+	size_t nwindows, windows_cap;
 	struct hmap *procs;		/* pid -> struct py_process * */
+	struct hmap *followed;		/* pid -> bool: forks are wanted too */
+	pid_t *pids;			/* -p, without repeats */
+	size_t npids;
 	struct pyprof_event *deferred;	/* exec/exit: handled after the samples */
 	size_t ndeferred, deferred_cap;
-	__u32 *ids;			/* frame ids of one stack */
+	__u32 *ids;			/* dictionary frame ids of one stack */
+	__u32 *wids;			/* the same in one window */
 	struct profiler_stats stats;
 	__u64 last_sweep_ns;
 };
@@ -69,12 +91,12 @@ static __u64 now_ns(void)
 
 static bool pid_wanted(const struct profiler *p, pid_t pid)
 {
-	if (!p->opts.npids)
+	if (!p->opts.pid_filter)
 		return true;
-	for (size_t i = 0; i < p->opts.npids; i++)
-		if (p->opts.pids[i] == pid)
+	for (size_t i = 0; i < p->npids; i++)
+		if (p->pids[i] == pid)
 			return true;
-	return false;
+	return hmap__find(p->followed, &pid);
 }
 
 static struct py_process *proc_find(struct profiler *p, pid_t pid)
@@ -106,7 +128,6 @@ static struct py_process *proc_add(struct profiler *p, pid_t pid)
 	return proc;
 }
 
-/* Forget what we knew of the image: the process exec'd or is gone. */
 /* The thread's name (/proc/PID/task/TID/comm) when first seen, or NULL. */
 static const char *thread_name(struct py_process *proc, __u32 tid)
 {
@@ -129,6 +150,7 @@ static const char *thread_name(struct py_process *proc, __u32 tid)
 	return name[0] ? name : NULL;
 }
 
+/* Forget what we knew of the image: the process exec'd or is gone. */
 static void proc_reset(struct profiler *p, struct py_process *proc)
 {
 	struct symbolizer_stats ss;
@@ -185,13 +207,15 @@ static int proc_activate(struct profiler *p, struct py_process *proc, const stru
 	struct py_proc_info pi;
 	int err;
 
+	/* Never two symbolizers for one process (a probe after a fork event). */
+	if (proc->state == PROC_PYTHON)
+		proc_reset(p, proc);
 	proc->target = *t;
-	proc->sym = symbolizer__new(proc->pid, &proc->target, p->agg, p->opts.no_lines);
+	proc->sym = symbolizer__new(proc->pid, &proc->target, p->dict, p->opts.no_lines);
 	if (!proc->sym)
 		return -ENOMEM;
 	if (procfs__comm(proc->pid, proc->comm, sizeof(proc->comm)))
 		snprintf(proc->comm, sizeof(proc->comm), "python");
-	proc->agg_proc = agg__intern_proc(p->agg, proc->pid, proc->comm);
 	set_fork_parent(p, proc);
 	py_target__proc_info(t, &pi);
 	err = sampler__set_proc(p->sampler, proc->pid, &pi);
@@ -248,12 +272,56 @@ static void proc_probe(struct profiler *p, struct py_process *proc, __u64 now)
 	proc->checked_ns = now;
 }
 
+/* The window's own id for dictionary frame @id; NO_ID when out of memory. */
+static __u32 window_frame(struct profiler *p, struct window *w, __u32 id)
+{
+	const struct agg_frame *fr;
+	__u32 wid;
+
+	if (id == NO_ID)
+		return NO_ID;
+	if (id >= w->remap_cap) {
+		size_t old = w->remap_cap;
+
+		if (array__reserve((void **)&w->remap, &w->remap_cap, (size_t)id + 1,
+				   sizeof(*w->remap)))
+			return NO_ID;
+		memset(w->remap + old, 0, (w->remap_cap - old) * sizeof(*w->remap));
+	}
+	if (w->remap[id])
+		return w->remap[id] - 1;
+	fr = agg__frame(p->dict, id);
+	if (!fr)
+		return NO_ID;
+	wid = agg__intern_frame(w->agg, fr->qualname, fr->file, fr->first_line, fr->line);
+	if (wid != NO_ID)
+		w->remap[id] = wid + 1;
+	return wid;
+}
+
+static int window_count(struct profiler *p, struct window *w, const struct py_process *proc,
+			__u32 tid, const char *tname, size_t n, unsigned int flags)
+{
+	__u32 proc_id;
+
+	for (size_t i = 0; i < n; i++) {
+		p->wids[i] = window_frame(p, w, p->ids[i]);
+		if (p->wids[i] == NO_ID)
+			return -ENOMEM;
+	}
+	proc_id = agg__intern_proc(w->agg, proc->pid, proc->comm);
+	if (proc_id == NO_ID)
+		return -ENOMEM;
+	return agg__add_stack(w->agg, proc_id, tid, tname, p->wids, n, flags, 1);
+}
+
 static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx)
 {
 	struct profiler *p = ctx;
 	struct py_process *proc = proc_find(p, hdr->tgid);
 	unsigned int flags = 0;
 	size_t n = hdr->nframes;
+	const char *tname;
 
 	if (!proc || proc->state != PROC_PYTHON) {
 		p->stats.dropped_samples++;
@@ -265,9 +333,15 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 		p->ids[n - 1 - i] = symbolizer__frame(proc->sym, &frames[i]);
 	if (hdr->flags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
 		flags |= AGG_STACK_TRUNCATED;
-	if (agg__add_stack(p->agg, proc->agg_proc, hdr->tid, thread_name(proc, hdr->tid),
-			   p->ids, n, flags, 1))
-		p->stats.dropped_samples++;
+	tname = thread_name(proc, hdr->tid);
+	for (size_t i = 0; i < p->nwindows; i++) {
+		struct window *w = &p->windows[i];
+
+		if (hdr->ktime_ns < w->start_ns || (w->end_ns && hdr->ktime_ns >= w->end_ns))
+			continue;
+		if (window_count(p, w, proc, hdr->tid, tname, n, flags))
+			p->stats.dropped_samples++;
+	}
 }
 
 static void defer_event(struct profiler *p, const struct pyprof_event *e)
@@ -291,9 +365,11 @@ static void on_fork(struct profiler *p, pid_t child, pid_t parent, __u64 now)
 	proc = proc_add(p, child);
 	if (!proc)
 		return;
+	/* Already found by a probe (a sample beat this event): nothing to redo. */
+	if (proc->state == PROC_PYTHON)
+		return;
 	/* The child's memory is a copy of the parent's: so is its layout. */
-	if (pp && pp->state == PROC_PYTHON && proc->state != PROC_PYTHON &&
-	    !proc_activate(p, proc, &pp->target)) {
+	if (pp && pp->state == PROC_PYTHON && !proc_activate(p, proc, &pp->target)) {
 		/* The child may be gone already: the event names its parent. */
 		symbolizer__set_fork_parent(proc->sym, parent);
 		return;
@@ -307,6 +383,10 @@ static void on_event(const struct pyprof_event *e, void *ctx)
 	struct py_process *proc;
 	__u64 now = now_ns();
 
+	/* A command's descendants: the kernel follows them already. */
+	if (e->type == PYPROF_EVENT_FORK && p->opts.pid_filter &&
+	    hmap__find(p->followed, &(pid_t){ e->ppid }))
+		hmap__insert(p->followed, &(pid_t){ e->pid }, NULL);
 	if (!pid_wanted(p, e->pid))
 		return;
 	switch (e->type) {
@@ -319,6 +399,9 @@ static void on_event(const struct pyprof_event *e, void *ctx)
 			proc = proc_add(p, e->pid);
 			if (proc)
 				proc_probe(p, proc, now);
+		} else if (proc->state == PROC_PYTHON) {
+			/* Like an exec: after the samples of the old image. */
+			defer_event(p, e);
 		} else if (proc->state == PROC_NOT_PYTHON && now - proc->checked_ns >= RECHECK_NS) {
 			proc_probe(p, proc, now);
 		}
@@ -339,6 +422,23 @@ static void handle_deferred(struct profiler *p, __u64 now)
 
 		if (e->type == PYPROF_EVENT_EXIT) {
 			proc_remove(p, e->pid);
+			hmap__delete(p->followed, &(pid_t){ e->pid });
+			continue;
+		}
+		if (e->type == PYPROF_EVENT_UNKNOWN) {
+			/*
+			 * The kernel no longer knows as Python a process we do:
+			 * it exec'd, or exited and its PID was reused, and the
+			 * event that said so was lost. Start over with what runs
+			 * there now (unless an exec was handled since).
+			 */
+			proc = proc_find(p, e->pid);
+			if (!proc || proc->state != PROC_PYTHON || proc->probed_ns > e->ktime_ns)
+				continue;
+			p->stats.stale_repaired++;
+			proc_reset(p, proc);
+			procfs__start_time(e->pid, &proc->start_time);
+			proc_probe(p, proc, now);
 			continue;
 		}
 		proc = proc_add(p, e->pid);
@@ -372,8 +472,12 @@ static int tick_one(const void *key, void *value, void *ctx)
 		/* Probing may delete entries: do it after the walk. */
 		goto collect;
 	}
-	if (t->sweep && proc->state != PROC_PYTHON &&
-	    (procfs__start_time(proc->pid, &start) || start != proc->start_time))
+	/*
+	 * Every entry, Python ones included: an exit or exec event lost to a
+	 * full ring must not leave a stale entry (and its caches) forever,
+	 * nor a reused PID named after the process that had it before.
+	 */
+	if (t->sweep && (procfs__start_time(proc->pid, &start) || start != proc->start_time))
 		goto collect;
 	return 0;
 collect:
@@ -400,31 +504,71 @@ static void run_due_work(struct profiler *p, __u64 now)
 	hmap__for_each(p->procs, tick_one, &t);
 	for (size_t i = 0; i < t.ngone; i++) {
 		struct py_process *proc = proc_find(p, t.gone[i]);
+		pid_t pid = t.gone[i];
 
 		if (!proc)
 			continue;
-		if (proc->state == PROC_PENDING)
+		if (proc->state == PROC_PENDING && proc->next_probe_ns <= now) {
 			proc_probe(p, proc, now);
-		else
-			proc_remove(p, proc->pid);
+			continue;
+		}
+		if (proc->state == PROC_PYTHON)
+			p->stats.stale_repaired++;
+		proc_remove(p, pid);
+		/* Its PID now belongs to another process: look at that one. */
+		if (procfs__pid_exists(pid) && pid_wanted(p, pid)) {
+			proc = proc_add(p, pid);
+			if (proc)
+				proc_probe(p, proc, now);
+		}
 	}
 	free(t.gone);
 }
 
-static int scan_all(struct profiler *p)
+/* A new dictionary once the old one is full: every cached id is forgotten. */
+static int reset_dict_one(const void *key, void *value, void *ctx)
+{
+	struct py_process *proc = *(struct py_process **)value;
+
+	if (proc->sym)
+		symbolizer__set_dict(proc->sym, ctx);
+	return 0;
+}
+
+static void bound_dict(struct profiler *p)
+{
+	struct agg *dict;
+
+	if (agg__nr_frames(p->dict) < MAX_DICT_FRAMES)
+		return;
+	dict = agg__new();
+	if (!dict)
+		return;
+	hmap__for_each(p->procs, reset_dict_one, dict);
+	for (size_t i = 0; i < p->nwindows; i++)
+		memset(p->windows[i].remap, 0,
+		       p->windows[i].remap_cap * sizeof(*p->windows[i].remap));
+	agg__free(p->dict);
+	p->dict = dict;
+	p->stats.dict_resets++;
+}
+
+static int scan_all(struct profiler *p, char *why, size_t why_size)
 {
 	__u64 now = now_ns();
 	struct dirent *de;
 	DIR *dir;
 
-	if (p->opts.npids) {
-		for (size_t i = 0; i < p->opts.npids; i++) {
-			struct py_process *proc = proc_add(p, p->opts.pids[i]);
+	if (p->opts.pid_filter) {
+		for (size_t i = 0; i < p->npids; i++) {
+			struct py_process *proc = proc_add(p, p->pids[i]);
 
-			if (!proc)
+			if (!proc) {
+				snprintf(why, why_size, "out of memory");
 				return -ENOMEM;
+			}
 			proc_probe(p, proc, now);
-			proc = proc_find(p, p->opts.pids[i]);
+			proc = proc_find(p, p->pids[i]);
 			if (proc && proc->state == PROC_NOT_PYTHON)
 				fprintf(stderr, "pybpfprof: pid %d is not a Python process (yet); "
 					"watching it\n", proc->pid);
@@ -432,8 +576,10 @@ static int scan_all(struct profiler *p)
 		return 0;
 	}
 	dir = opendir("/proc");
-	if (!dir)
+	if (!dir) {
+		snprintf(why, why_size, "cannot list the processes in /proc: %s", strerror(errno));
 		return -errno;
+	}
 	while ((de = readdir(dir))) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
@@ -449,40 +595,83 @@ static int scan_all(struct profiler *p)
 	return 0;
 }
 
-struct profiler *profiler__new(const struct profiler_opts *o, struct agg *agg, int *err)
+/* The -p list without repeats: "-p X -p X" is one process, counted once. */
+static int set_pids(struct profiler *p, const pid_t *pids, size_t n)
+{
+	p->pids = calloc(n ? n : 1, sizeof(*p->pids));
+	if (!p->pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < p->npids && !dup; j++)
+			dup = p->pids[j] == pids[i];
+		if (!dup)
+			p->pids[p->npids++] = pids[i];
+	}
+	return 0;
+}
+
+struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *why,
+			       size_t why_size)
 {
 	struct sampler_callbacks cb = { .on_sample = on_sample, .on_event = on_event };
 	struct sampler_opts so = {
 		.max_depth = o->max_depth,
-		.pid_filter = o->npids > 0,
+		.pid_filter = o->pid_filter,
 		.ring_size = o->ring_size,
 	};
 	struct profiler *p = calloc(1, sizeof(*p));
 
+	why[0] = '\0';
 	if (!p) {
 		*err = -ENOMEM;
-		return NULL;
+		goto err_nomem;
 	}
 	p->opts = *o;
-	p->agg = agg;
+	p->opts.pids = NULL;
+	p->dict = agg__new();
 	p->procs = hmap__new(sizeof(pid_t), sizeof(struct py_process *));
+	p->followed = hmap__new(sizeof(pid_t), sizeof(bool));
 	p->ids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->ids));
-	if (!p->procs || !p->ids) {
+	p->wids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->wids));
+	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids ||
+	    set_pids(p, o->pids, o->npids)) {
 		*err = -ENOMEM;
-		goto err_free;
+		goto err_nomem;
 	}
 	cb.ctx = p;
 	p->sampler = sampler__open(&so, &cb, err);
-	if (!p->sampler)
+	if (!p->sampler) {
+		snprintf(why, why_size, "failed to load the BPF program: %s (needs Linux 5.17+ "
+			 "with BPF and BTF; -vv shows the verifier log)", strerror(-*err));
 		goto err_free;
-	*err = scan_all(p);
+	}
+	for (size_t i = 0; i < p->npids; i++) {
+		*err = sampler__want_pid(p->sampler, p->pids[i], false);
+		if (*err) {
+			snprintf(why, why_size, "cannot add pid %d to the BPF filter: %s",
+				 p->pids[i], strerror(-*err));
+			goto err_free;
+		}
+	}
+	*err = scan_all(p, why, why_size);
 	if (*err)
 		goto err_free;
 	p->last_sweep_ns = now_ns();
 	return p;
+err_nomem:
+	snprintf(why, why_size, "out of memory");
 err_free:
 	profiler__free(p);
 	return NULL;
+}
+
+int profiler__follow(struct profiler *p, pid_t pid)
+{
+	if (!hmap__insert(p->followed, &pid, NULL))
+		return -ENOMEM;
+	return sampler__want_pid(p->sampler, pid, true);
 }
 
 int profiler__start(struct profiler *p)
@@ -497,6 +686,7 @@ int profiler__poll(struct profiler *p)
 
 	handle_deferred(p, now);
 	run_due_work(p, now);
+	bound_dict(p);
 	return n < 0 ? n : 0;
 }
 
@@ -505,6 +695,43 @@ void profiler__stop(struct profiler *p)
 	sampler__stop(p->sampler);
 	sampler__drain(p->sampler);
 	handle_deferred(p, now_ns());
+}
+
+int profiler__add_window(struct profiler *p, struct agg *agg, __u64 start_ns, __u64 end_ns)
+{
+	if (array__reserve((void **)&p->windows, &p->windows_cap, p->nwindows + 1,
+			   sizeof(*p->windows)))
+		return -ENOMEM;
+	p->windows[p->nwindows++] = (struct window){
+		.agg = agg, .start_ns = start_ns, .end_ns = end_ns,
+	};
+	return 0;
+}
+
+static struct window *window_find(struct profiler *p, const struct agg *agg)
+{
+	for (size_t i = 0; i < p->nwindows; i++)
+		if (p->windows[i].agg == agg)
+			return &p->windows[i];
+	return NULL;
+}
+
+void profiler__end_window(struct profiler *p, struct agg *agg, __u64 end_ns)
+{
+	struct window *w = window_find(p, agg);
+
+	if (w)
+		w->end_ns = end_ns;
+}
+
+void profiler__remove_window(struct profiler *p, struct agg *agg)
+{
+	struct window *w = window_find(p, agg);
+
+	if (!w)
+		return;
+	free(w->remap);
+	*w = p->windows[--p->nwindows];
 }
 
 static int add_sym_stats(const void *key, void *value, void *ctx)
@@ -531,6 +758,7 @@ void profiler__stats(struct profiler *p, struct profiler_stats *st)
 	*st = p->stats;
 	sampler__counters(p->sampler, st->counters);
 	hmap__for_each(p->procs, add_sym_stats, st);
+	st->dict_frames = agg__nr_frames(p->dict);
 }
 
 static int free_proc(const void *key, void *value, void *ctx)
@@ -552,7 +780,14 @@ void profiler__free(struct profiler *p)
 		hmap__free(p->procs);
 	}
 	sampler__close(p->sampler);
+	for (size_t i = 0; i < p->nwindows; i++)
+		free(p->windows[i].remap);
+	free(p->windows);
+	hmap__free(p->followed);
+	agg__free(p->dict);
+	free(p->pids);
 	free(p->deferred);
 	free(p->ids);
+	free(p->wids);
 	free(p);
 }

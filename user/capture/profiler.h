@@ -3,6 +3,17 @@
  * A profiling session: the process table (which PIDs are Python, and
  * how to read them), discovery as processes start, exec, fork and exit,
  * and the path from a kernel sample to a counted, named stack.
+ *
+ * Samples are counted into windows: aggregations that each cover a span
+ * of sample time [start, end) on CLOCK_MONOTONIC (bpf_ktime_get_ns()'s
+ * clock). A sample goes to every window whose span holds the time it was
+ * taken, so consecutive windows that share a boundary never count a
+ * sample twice or lose one. Frame names are interned once, in a
+ * dictionary that lives as long as the profiler (bounded: past its bound
+ * it starts over), and copied into each window by name, so a window is
+ * self-contained and can be handed to another thread once it is closed.
+ *
+ * Everything here runs on the capture thread.
  */
 #ifndef __PROFILER_H
 #define __PROFILER_H
@@ -19,8 +30,9 @@ struct profiler_opts {
 	unsigned int frequency;
 	unsigned int max_depth;
 	size_t ring_size;
-	const pid_t *pids;	/* -p list; empty: every process */
+	const pid_t *pids;	/* -p list; empty: every process, unless pid_filter */
 	size_t npids;
+	bool pid_filter;	/* only -p PIDs and followed processes (a command's) */
 	bool no_lines;		/* one frame per function, not per line */
 	bool verbose;
 };
@@ -32,21 +44,43 @@ struct profiler_stats {
 	__u64 dropped_samples;		/* of processes already gone, or out of memory */
 	__u64 code_failures;
 	/* Memory the profiler holds, for the status line and the soak test. */
-	__u64 procs_tracked;		/* Python processes now in the table */
+	__u64 procs_tracked;		/* entries of the process table */
 	__u64 codes_cached;		/* symbolizer caches, all processes */
 	__u64 frames_cached;
 	__u64 cache_resets;
+	__u64 dict_frames;		/* frames in the dictionary */
+	__u64 dict_resets;
+	__u64 stale_repaired;		/* entries found stale by the sweep */
 	__u64 tlbc_frames;		/* free-threaded: frames in per-thread bytecode */
 	__u64 tlbc_failures;
 };
 
-/* Load the BPF side and find the Python processes already running. */
-struct profiler *profiler__new(const struct profiler_opts *o, struct agg *agg, int *err);
+/*
+ * Load the BPF side and find the Python processes already running. NULL
+ * on failure, with -errno in *@err and a one-line reason in @why.
+ */
+struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *why,
+			       size_t why_size);
+/*
+ * Under pid_filter: profile @pid from now on, with every process it
+ * forks (for a command the profiler starts, before it runs).
+ */
+int profiler__follow(struct profiler *p, pid_t pid);
 int profiler__start(struct profiler *p);
 /* Drain the rings and run due discovery work; call every few tens of ms. */
 int profiler__poll(struct profiler *p);
 /* Stop sampling and drain what the kernel still holds. */
 void profiler__stop(struct profiler *p);
+
+/*
+ * Count the samples taken in [@start_ns, @end_ns) into @agg (@end_ns 0:
+ * until profiler__end_window()). The caller keeps owning @agg.
+ */
+int profiler__add_window(struct profiler *p, struct agg *agg, __u64 start_ns, __u64 end_ns);
+void profiler__end_window(struct profiler *p, struct agg *agg, __u64 end_ns);
+/* No more samples go to @agg. */
+void profiler__remove_window(struct profiler *p, struct agg *agg);
+
 void profiler__stats(struct profiler *p, struct profiler_stats *st);
 void profiler__free(struct profiler *p);
 

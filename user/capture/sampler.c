@@ -15,8 +15,7 @@ struct sampler {
 	struct pybpfprof_bpf *skel;
 	struct ring_buffer *rb;
 	struct sampler_callbacks cb;
-	struct bpf_link **links;	/* one per online CPU */
-	int *pefds;
+	struct bpf_link **links;	/* one per online CPU; each owns its perf fd */
 	int nlinks;
 	int ncpus;			/* possible CPUs: per-CPU map width */
 };
@@ -129,8 +128,7 @@ int sampler__start(struct sampler *s, unsigned int freq)
 	int err;
 
 	s->links = calloc(s->ncpus, sizeof(*s->links));
-	s->pefds = calloc(s->ncpus, sizeof(*s->pefds));
-	if (!online || !s->links || !s->pefds) {
+	if (!online || !s->links) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -147,9 +145,9 @@ int sampler__start(struct sampler *s, unsigned int freq)
 			err = -errno;
 			goto out;
 		}
-		s->pefds[s->nlinks] = fd;
 		s->links[s->nlinks] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
 		if (!s->links[s->nlinks]) {
+			/* Not attached: the fd is still ours to close. */
 			err = -errno;
 			close(fd);
 			goto out;
@@ -165,15 +163,12 @@ out:
 
 void sampler__stop(struct sampler *s)
 {
-	for (int i = 0; i < s->nlinks; i++) {
+	/* Destroying a perf_event link closes its perf fd too. */
+	for (int i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
-		close(s->pefds[i]);
-	}
 	s->nlinks = 0;
 	free(s->links);
-	free(s->pefds);
 	s->links = NULL;
-	s->pefds = NULL;
 }
 
 void sampler__close(struct sampler *s)
@@ -198,6 +193,22 @@ int sampler__del_proc(struct sampler *s, pid_t pid)
 {
 	__u32 key = pid;
 	int err = bpf_map__delete_elem(s->skel->maps.py_procs, &key, sizeof(key), 0);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int sampler__want_pid(struct sampler *s, pid_t pid, bool children)
+{
+	__u32 key = pid, flags = WANT_PROCESS | (children ? WANT_CHILDREN : 0);
+
+	return bpf_map__update_elem(s->skel->maps.wanted, &key, sizeof(key), &flags,
+				    sizeof(flags), BPF_ANY);
+}
+
+int sampler__unwant_pid(struct sampler *s, pid_t pid)
+{
+	__u32 key = pid;
+	int err = bpf_map__delete_elem(s->skel->maps.wanted, &key, sizeof(key), 0);
 
 	return err == -ENOENT ? 0 : err;
 }

@@ -39,6 +39,12 @@ void sampler__close(struct sampler *s);
 
 int sampler__set_proc(struct sampler *s, pid_t pid, const struct py_proc_info *pi);
 int sampler__del_proc(struct sampler *s, pid_t pid);
+/*
+ * Under pid_filter: sample @pid (and, with @children, every process it
+ * forks from now on, recursively).
+ */
+int sampler__want_pid(struct sampler *s, pid_t pid, bool children);
+int sampler__unwant_pid(struct sampler *s, pid_t pid);
 
 /* Consume every record now in the rings (events first): count or -errno. */
 int sampler__drain(struct sampler *s);

@@ -84,6 +84,14 @@ struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct 
 	return s;
 }
 
+void symbolizer__set_dict(struct symbolizer *s, struct agg *dict)
+{
+	/* Frame ids belong to the dictionary; code objects stay cached. */
+	hmap__free(s->frames);
+	s->frames = hmap__new(sizeof(struct frame_key), sizeof(__u32));
+	s->agg = dict;
+}
+
 static int free_code(const void *key, void *value, void *ctx)
 {
 	struct code_info *ci = value;

@@ -25,12 +25,18 @@ struct symbolizer_stats {
 	__u64 frames_cached;
 };
 
-/* With @no_lines, frames are per function: their line is the first line. */
-struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *agg,
+/*
+ * Frames are interned in @dict (an agg used as a frame dictionary: ids
+ * stable for as long as it lives). With @no_lines, frames are per
+ * function: their line is the first line.
+ */
+struct symbolizer *symbolizer__new(pid_t pid, const struct py_target *t, struct agg *dict,
 				   bool no_lines);
+/* The dictionary was replaced: forget every frame id (code objects stay). */
+void symbolizer__set_dict(struct symbolizer *s, struct agg *dict);
 void symbolizer__free(struct symbolizer *s);
 
-/* The aggregation frame id for @f; never fails (unreadable → a marker frame). */
+/* The dictionary's frame id for @f (unreadable: a marker frame; -1: no memory). */
 __u32 symbolizer__frame(struct symbolizer *s, const struct py_frame *f);
 /* Fall back to @parent's memory for code objects the child can't provide. */
 void symbolizer__set_fork_parent(struct symbolizer *s, pid_t parent);

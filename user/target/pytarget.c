@@ -291,6 +291,8 @@ int py_target__identify(pid_t pid, struct py_target *t, char *why, size_t why_si
 		t->none_addr = bias + f->none;
 
 	err = resolve_layout(pid, f, bias, t, why, why_size);
+	if (!err)
+		err = py_layout__check_kernel_fit(&t->layout, why, why_size);
 	if (err)
 		goto out;
 
@@ -310,15 +312,46 @@ out:
 	return err;
 }
 
-void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
+/* The frame field's offsets of @l and their widths, in one place. */
+static int frame_read_size(const struct py_layout *l, __s16 tlbc)
 {
-	const struct py_layout *l = &t->layout;
-	int read_size = 0;
-	/* 0 = no thread-local bytecode (default builds, 3.13t, tables). */
-	__s16 tlbc = l->frame_tlbc > 0 && l->code_tlbc > 0 ? l->frame_tlbc : -1;
 	const __s16 fields[] = { l->frame_back, l->frame_code, l->frame_instr, l->frame_owner,
 				 tlbc };
 	const int widths[] = { 8, 8, 8, 1, 4 };
+	int read_size = 0;
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		int end = fields[i] + widths[i];
+
+		if (fields[i] >= 0 && end > read_size)
+			read_size = end;
+	}
+	return read_size;
+}
+
+/* 0 = no thread-local bytecode (default builds, 3.13t, tables). */
+static __s16 layout_tlbc(const struct py_layout *l)
+{
+	return l->frame_tlbc > 0 && l->code_tlbc > 0 ? l->frame_tlbc : -1;
+}
+
+int py_layout__check_kernel_fit(const struct py_layout *l, char *why, size_t why_size)
+{
+	int size = frame_read_size(l, layout_tlbc(l));
+
+	/* The kernel copies this much of each frame: a field past it would read garbage. */
+	if (size > PYBPFPROF_FRAME_BUF_SIZE) {
+		snprintf(why, why_size, "its frame fields end at byte %d, past the %d bytes "
+			 "of a frame the kernel reads", size, PYBPFPROF_FRAME_BUF_SIZE);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
+{
+	const struct py_layout *l = &t->layout;
+	__s16 tlbc = layout_tlbc(l);
 
 	memset(pi, 0, sizeof(*pi));
 	pi->interp_head_addr = t->interp_head_addr;
@@ -344,11 +377,5 @@ void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
 	pi->code_cksum = l->code_cksum;
 	pi->frame_tlbc = tlbc;
 	pi->frames_contiguous = t->major == 3 && t->minor >= 11;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		int end = fields[i] + widths[i];
-
-		if (fields[i] >= 0 && end > read_size)
-			read_size = end;
-	}
-	pi->frame_read_size = read_size;
+	pi->frame_read_size = frame_read_size(l, tlbc);
 }

@@ -34,6 +34,12 @@ struct py_target {
  */
 int py_target__identify(pid_t pid, struct py_target *t, char *why, size_t why_size);
 
+/*
+ * -ENOTSUP, with the reason in @why, when a frame field of @l lies past
+ * the bytes of each frame the kernel copies (PYBPFPROF_FRAME_BUF_SIZE).
+ */
+int py_layout__check_kernel_fit(const struct py_layout *l, char *why, size_t why_size);
+
 /* What the BPF walker needs, from an identified target. */
 void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi);
 

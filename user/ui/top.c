@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include "output.h"
 #include "top.h"
-
-#define POLL_MS 20
-#define REFRESH_NS 1000000000ULL
 
 enum sort_key { SORT_OWN, SORT_TOTAL };
 
@@ -49,14 +44,6 @@ static int term_setup(void)
 	return 0;
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static int cmp_total(const void *pa, const void *pb)
 {
 	const struct agg_func *x = pa, *y = pb;
@@ -86,7 +73,7 @@ static void put_line(const char *s, int cols)
 	printf("%.*s\033[K\n", cols, s);
 }
 
-static void render(const struct agg *agg, const struct top_opts *o, enum sort_key sort,
+static void render(const struct agg *agg, const struct top_view *o, enum sort_key sort,
 		   double elapsed, const struct profiler_stats *st)
 {
 	__u64 total = agg__total_samples(agg);
@@ -137,42 +124,27 @@ static void render(const struct agg *agg, const struct top_opts *o, enum sort_ke
 	free(funcs);
 }
 
-int top__run(struct profiler *p, const struct agg *agg, const struct top_opts *o,
-	     volatile sig_atomic_t *exiting)
+int top__begin(void)
 {
-	enum sort_key sort = SORT_OWN;
-	__u64 start = now_ns(), last = 0;
-	struct profiler_stats st;
-	int err;
+	return term_setup();
+}
 
-	err = term_setup();
-	if (err)
-		return err;
-	while (!*exiting) {
-		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-		__u64 now;
-		char key;
-
-		if (poll(&pfd, 1, POLL_MS) > 0 && read(STDIN_FILENO, &key, 1) == 1) {
-			if (key == 'q' || key == 'Q')
-				break;
-			if (key == 'o' || key == 't') {
-				sort = key == 'o' ? SORT_OWN : SORT_TOTAL;
-				last = 0;	/* redraw now */
-			}
-		}
-		err = profiler__poll(p);
-		if (err)
-			break;
-		now = now_ns();
-		if (o->duration && now - start >= o->duration * 1e9)
-			break;
-		if (now - last >= REFRESH_NS) {
-			profiler__stats(p, &st);
-			render(agg, o, sort, (now - start) / 1e9, &st);
-			last = now;
-		}
-	}
+void top__end(void)
+{
 	term_restore();
-	return err;
+}
+
+bool top__key(struct top_view *v, char key)
+{
+	if (key == 'q' || key == 'Q')
+		return false;
+	if (key == 'o' || key == 't')
+		v->sort_total = key == 't';
+	return true;
+}
+
+void top__render(const struct top_view *v, const struct agg *agg,
+		 const struct profiler_stats *st, double elapsed)
+{
+	render(agg, v, v->sort_total ? SORT_TOTAL : SORT_OWN, elapsed, st);
 }

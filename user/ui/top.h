@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * `pybpfprof top`: a live per-function view of the whole host (or the
- * given PIDs), redrawn every second on the terminal's alternate screen.
+ * `pybpfprof top`'s screen: a per-function table of what was sampled so
+ * far, drawn on the terminal's alternate screen. It renders what it is
+ * given; the sampling and the clock belong to the command (cmd_top.c).
  */
 #ifndef __TOP_H
 #define __TOP_H
 
-#include <signal.h>
+#include <stdbool.h>
 #include "aggregate.h"
 #include "profiler.h"
 
-struct top_opts {
+struct top_view {
 	unsigned int frequency;
-	double duration;	/* 0: until q or Ctrl-C */
 	const char *hostname;
+	bool sort_total;	/* t: by total; o: by own (the default) */
 };
 
-/* Run until q, Ctrl-C/SIGTERM (*@exiting) or the duration; restores the terminal. */
-int top__run(struct profiler *p, const struct agg *agg, const struct top_opts *o,
-	     volatile sig_atomic_t *exiting);
+/* Take the terminal: keys without Enter, no echo, alternate screen. */
+int top__begin(void);
+/* Give the terminal back as it was (also at exit, if forgotten). */
+void top__end(void);
+/* Apply a key; false for q (quit). */
+bool top__key(struct top_view *v, char key);
+void top__render(const struct top_view *v, const struct agg *agg,
+		 const struct profiler_stats *st, double elapsed);
 
 #endif /* __TOP_H */

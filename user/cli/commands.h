@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The commands, one file each (cmd_*.c), and the usage they share. */
+#ifndef __COMMANDS_H
+#define __COMMANDS_H
+
+extern const char commands__usage[];
+
+/* Each returns the process's exit status. */
+int cmd_record(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+
+#endif /* __COMMANDS_H */

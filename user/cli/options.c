@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commands.h"
+#include "options.h"
+#include "pybpfprof.h"
+
+void options__defaults(struct cli_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->frequency = DEFAULT_FREQUENCY;
+	o->ring_size = DEFAULT_RING_SIZE;
+	o->max_depth = PYBPFPROF_DEFAULT_DEPTH;
+}
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pybpfprof: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+long options__long(const char *what, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		die("invalid %s '%s': expected an integer from %ld to %ld", what, s, min, max);
+	return v;
+}
+
+double options__seconds(const char *what, const char *s, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v <= 0 || v > max)
+		die("invalid %s '%s': expected seconds, a number above 0%s", what, s,
+		    max < MAX_DURATION ? " and at most the limit" : "");
+	return v;
+}
+
+size_t options__ring_size(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!errno && end != s && (*end == 'K' || *end == 'k')) {
+		v <<= 10;
+		end++;
+	} else if (!errno && end != s && (*end == 'M' || *end == 'm')) {
+		v <<= 20;
+		end++;
+	}
+	if (errno || end == s || *end || s[0] == '-' || v < 4096 || v > (1ULL << 30) ||
+	    (v & (v - 1)))
+		die("invalid ring size '%s': expected a power of two from 4K to 1024M", s);
+	return v;
+}
+
+bool options__common(int opt, const char *arg, struct cli_opts *o)
+{
+	switch (opt) {
+	case 'F':
+		o->frequency = options__long("frequency", arg, 1, MAX_FREQUENCY);
+		return true;
+	case 'd':
+		o->duration = options__seconds("duration", arg, 0, MAX_DURATION);
+		return true;
+	case 'p':
+		if (o->npids == MAX_PIDS)
+			die("too many -p options (at most %d)", MAX_PIDS);
+		o->pids[o->npids++] = options__long("pid", arg, 1, INT_MAX);
+		return true;
+	case OPT_MAX_DEPTH:
+		o->max_depth = options__long("max depth", arg, 1, PYBPFPROF_MAX_DEPTH);
+		return true;
+	case OPT_RING_SIZE:
+		o->ring_size = options__ring_size(arg);
+		o->ring_arg = arg;
+		return true;
+	case OPT_NO_LINES:
+		o->no_lines = true;
+		return true;
+	case 'v':
+		o->verbose++;
+		return true;
+	}
+	return false;
+}
+
+void options__finish(struct cli_opts *o)
+{
+	/* The kernel's record header, ours, and the deepest stack allowed. */
+	size_t record = 8 + sizeof(struct sample_hdr) + o->max_depth * sizeof(struct py_frame);
+	size_t need = 4096;
+
+	while (need < record)
+		need <<= 1;
+	/* A ring smaller than one record loses every sample that deep. */
+	if (o->ring_size < need)
+		die("invalid ring size '%s': one sample of --max-depth %u frames takes %zu "
+		    "bytes, so the ring must be at least %zuK", o->ring_arg, o->max_depth,
+		    record, need >> 10);
+}
+
+void options__command(int argc, char **argv, int optind, struct cli_opts *o)
+{
+	if (optind > 1 && optind <= argc && !strcmp(argv[optind - 1], "--")) {
+		if (optind == argc)
+			die("no command after '--' (see --help)");
+		o->command = &argv[optind];
+		return;
+	}
+	if (optind < argc)
+		die("unexpected argument '%s': to profile a command, put it after '--' "
+		    "(see --help)", argv[optind]);
+}
+
+static const struct option long_options[] = {
+	{ "frequency", required_argument, NULL, 'F' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+	{ "threads", no_argument, NULL, OPT_THREADS },
+	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
+	{ "focus", required_argument, NULL, OPT_FOCUS },
+	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
+	{ "private", no_argument, NULL, OPT_PRIVATE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+void options__parse(int argc, char **argv, struct cli_opts *o)
+{
+	int opt;
+
+	options__defaults(o);
+	opterr = 0;	/* our own one-line errors */
+	/* "+": stop at the first non-option, so COMMAND's own flags stay its own. */
+	while ((opt = getopt_long(argc, argv, "+:F:d:p:f:o:vh", long_options, NULL)) != -1) {
+		if (options__common(opt, optarg, o))
+			continue;
+		switch (opt) {
+		case 'f':
+			o->format = formats__by_name(optarg);
+			if (!o->format)
+				die("unknown format '%s': expected %s", optarg, formats__names);
+			break;
+		case 'o':
+			if (!*optarg)
+				die("invalid output file '': empty path");
+			if (o->noutputs == MAX_OUTPUTS)
+				die("too many -o options (at most %d)", MAX_OUTPUTS);
+			o->outputs[o->noutputs++] = optarg;
+			break;
+		case OPT_PRIVATE:
+			o->private_files = true;
+			break;
+		case OPT_THREADS:
+			o->threads = true;
+			break;
+		case OPT_FOCUS:
+			o->focus = optarg;
+			if (!*optarg || regcomp(&o->focus_re, optarg, REG_EXTENDED | REG_NOSUB))
+				die("invalid --focus regular expression '%s'", optarg);
+			break;
+		case OPT_VERSION:
+			printf("pybpfprof %s\n", PYBPFPROF_VERSION);
+			exit(0);
+		case 'h':
+			fputs(commands__usage, stdout);
+			exit(0);
+		case ':':
+			die("option '%s' needs a value (see --help)", argv[optind - 1]);
+		default:
+			die("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	options__command(argc, argv, optind, o);
+	options__finish(o);
+}
+
