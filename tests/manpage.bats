@@ -76,7 +76,7 @@ help_subcommands() {
 
 # Example command lines on stdin ("[sudo] pybpfprof ..."): print the
 # subcommand and every flag given to pybpfprof itself, up to the first
-# shell operator (what follows belongs to another program), sorted.
+# shell operator or "--" (what follows belongs to another program), sorted.
 example_flags() {
 	local line w i first
 	local -a words
@@ -88,7 +88,7 @@ example_flags() {
 		first=1
 		for w in "${words[@]:i+1}"; do
 			case $w in
-			'|' | '||' | '&&' | ';' | '&' | '>' | '>>' | '<') break ;;
+			'|' | '||' | '&&' | ';' | '&' | '>' | '>>' | '<' | '--') break ;;
 			-*) echo "$w" ;;
 			*) [ -n "$first" ] && [[ "$w" =~ ^[a-z]+$ ]] && echo "$w" ;;
 			esac

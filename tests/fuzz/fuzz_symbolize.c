@@ -4,6 +4,9 @@
  * input is the target's memory, mapped at a fake address, and frames
  * point into it. remote__read is replaced by reads of that image.
  * Input: version selector (1 byte), frame count (1), then memory.
+ * Selector 0xfe is a free-threaded 3.14t-style target: frames carry a
+ * thread-local bytecode index and code objects a co_tlbc array, so the
+ * copy lookup (symbolize.c tlbc_offset) is fuzzed too.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -42,13 +45,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
+	bool tlbc = data[0] == 0xfe;
+
 	l = data[0] == 0xff ? py_layout__find(2, 7) :
+	    tlbc ? py_layout__find(3, 13) :
 	    py_layout__find(3, minors[data[0] % (sizeof(minors) / sizeof(minors[0]))]);
 	if (!l)
 		return 0;
 	t.layout = *l;
 	t.major = l->major;
 	t.minor = l->minor;
+	if (tlbc) {
+		/* As in 3.14t: co_tlbc just before co_code_adaptive. */
+		t.minor = t.layout.minor = 14;
+		t.free_threaded = true;
+		t.layout.frame_tlbc = 72;
+		t.layout.code_tlbc = t.layout.code_adaptive - 8;
+	}
 	mem = data + 2;
 	mem_size = size - 2;
 	agg = agg__new();
@@ -58,7 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Frames at every 8-byte offset of the image, checksum or not. */
 	for (size_t i = 0; i < (data[1] & 0x3f) && i * 8 < mem_size; i++) {
 		struct py_frame f = {
-			.code = FAKE_BASE + i * 8,
+			/* With tlbc: an index in the high bits, as the kernel ships it. */
+			.code = (FAKE_BASE + i * 8) |
+				(tlbc ? (__u64)(i % 5) << PY_FRAME_TLBC_SHIFT : 0),
 			.lasti = (__u32)(i * 37),
 			.cksum = (data[1] & 0x40) ? (__u32)i : 0,
 		};

@@ -14,6 +14,7 @@
 #include "cpython_layout.h"
 #include "debug_offsets.h"
 #include "pybpfprof.h"
+#include "pytarget.h"
 #include "unit.h"
 
 /*
@@ -646,6 +647,36 @@ static void test_debug_offsets_newer(void)
 		     -ENOTSUP);
 }
 
+/*
+ * Every frame field the kernel reads must lie in the bytes of a frame it
+ * copies: each built-in row fits, and a layout with a field past the
+ * buffer is refused with a reason (the kernel would mask the offset and
+ * read the wrong bytes).
+ */
+static void test_kernel_fit(void)
+{
+	char why[256];
+	struct py_layout l;
+
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		const struct py_layout *row = py_layout__find(versions[i].major, versions[i].minor);
+
+		if (!row)
+			continue;
+		why[0] = '\0';
+		CHECK_EQ_INT(py_layout__check_kernel_fit(row, why, sizeof(why)), 0);
+	}
+	l = *py_layout__find(3, 12);
+	l.frame_instr = PYBPFPROF_FRAME_BUF_SIZE - 4;	/* an 8-byte pointer, half past */
+	CHECK_EQ_INT(py_layout__check_kernel_fit(&l, why, sizeof(why)), -ENOTSUP);
+	CHECK(strstr(why, "past the 128 bytes of a frame the kernel reads") != NULL);
+	l = *py_layout__find(3, 12);
+	l.frame_owner = PYBPFPROF_FRAME_BUF_SIZE - 1;	/* a 1-byte field, the last byte */
+	CHECK_EQ_INT(py_layout__check_kernel_fit(&l, why, sizeof(why)), 0);
+	l.frame_owner = PYBPFPROF_FRAME_BUF_SIZE;
+	CHECK_EQ_INT(py_layout__check_kernel_fit(&l, why, sizeof(why)), -ENOTSUP);
+}
+
 int main(void)
 {
 	size_t i;
@@ -657,5 +688,6 @@ int main(void)
 	test_debug_offsets_313();
 	test_debug_offsets_rejects();
 	test_debug_offsets_newer();
+	test_kernel_fit();
 	return unit_report("layouts");
 }

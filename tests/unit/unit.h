@@ -3,7 +3,7 @@
  * A minimal unit-test harness: CHECK() records a failure with its
  * location and carries on; each test binary prints
  * "<name>: N passed, N failed" and exits non-zero on any failure.
- * tests/run-unit sums the binaries' lines into the suite total.
+ * tests/run-all sums the binaries' lines into the suite total.
  */
 #ifndef __UNIT_H
 #define __UNIT_H
