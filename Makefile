@@ -35,7 +35,10 @@ INCLUDES := -I$(OUTPUT) -Iinclude $(addprefix -I,$(USER_DIRS))
 # and bpftool, so unit tests and fuzzers build without them.
 DEPFLAGS = -MMD -MP
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
-LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
+# libcurl pushes to Pyroscope; libmicrohttpd serves scrapes and /metrics.
+LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm -lpthread \
+	  $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl) \
+	  $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 # System include dirs for -target bpf (asm/types.h and friends).
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "array.h"
 #include "hmap.h"
+#include "origin.h"
 #include "procfs.h"
 #include "profiler.h"
 #include "pytarget.h"
@@ -49,6 +50,7 @@ struct py_process {
 	__u64 checked_ns;	/* NOT_PYTHON */
 	__u64 probed_ns;	/* last identification attempt */
 	char comm[16];
+	struct proc_origin origin;	/* its unit or container, when asked for */
 	struct py_target target;
 	struct symbolizer *sym;
 	struct hmap *thread_names;	/* tid -> comm[16], read on first sight */
@@ -77,6 +79,7 @@ struct profiler {
 	size_t ndeferred, deferred_cap;
 	__u32 *ids;			/* dictionary frame ids of one stack */
 	__u32 *wids;			/* the same in one window */
+	struct agg *late;		/* takes samples older than every window */
 	struct profiler_stats stats;
 	__u64 last_sweep_ns;
 };
@@ -216,6 +219,8 @@ static int proc_activate(struct profiler *p, struct py_process *proc, const stru
 		return -ENOMEM;
 	if (procfs__comm(proc->pid, proc->comm, sizeof(proc->comm)))
 		snprintf(proc->comm, sizeof(proc->comm), "python");
+	if (p->opts.origins)
+		origin__read(proc->pid, &proc->origin);
 	set_fork_parent(p, proc);
 	py_target__proc_info(t, &pi);
 	err = sampler__set_proc(p->sampler, proc->pid, &pi);
@@ -312,6 +317,10 @@ static int window_count(struct profiler *p, struct window *w, const struct py_pr
 	proc_id = agg__intern_proc(w->agg, proc->pid, proc->comm);
 	if (proc_id == NO_ID)
 		return -ENOMEM;
+	if ((proc->origin.service[0] || proc->origin.container_id[0]) &&
+	    agg__set_proc_origin(w->agg, proc_id, proc->origin.service[0] ? proc->origin.service : NULL,
+				 proc->origin.container_id[0] ? proc->origin.container_id : NULL))
+		return -ENOMEM;
 	return agg__add_stack(w->agg, proc_id, tid, tname, p->wids, n, flags, 1);
 }
 
@@ -321,6 +330,8 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 	struct py_process *proc = proc_find(p, hdr->tgid);
 	unsigned int flags = 0;
 	size_t n = hdr->nframes;
+	struct window *late = NULL;
+	bool counted = false;
 	const char *tname;
 
 	if (!proc || proc->state != PROC_PYTHON) {
@@ -337,9 +348,19 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 	for (size_t i = 0; i < p->nwindows; i++) {
 		struct window *w = &p->windows[i];
 
-		if (hdr->ktime_ns < w->start_ns || (w->end_ns && hdr->ktime_ns >= w->end_ns))
+		if (hdr->ktime_ns < w->start_ns || (w->end_ns && hdr->ktime_ns >= w->end_ns)) {
+			if (w->agg == p->late && hdr->ktime_ns < w->start_ns)
+				late = w;
 			continue;
+		}
 		if (window_count(p, w, proc, hdr->tid, tname, n, flags))
+			p->stats.dropped_samples++;
+		counted = true;
+	}
+	/* Drained after its window closed: counted in the next, never lost. */
+	if (!counted && late) {
+		p->stats.late_samples++;
+		if (window_count(p, late, proc, hdr->tid, tname, n, flags))
 			p->stats.dropped_samples++;
 	}
 }
@@ -708,6 +729,12 @@ int profiler__add_window(struct profiler *p, struct agg *agg, __u64 start_ns, __
 	return 0;
 }
 
+int profiler__set_late_window(struct profiler *p, struct agg *agg)
+{
+	p->late = agg;
+	return 0;
+}
+
 static struct window *window_find(struct profiler *p, const struct agg *agg)
 {
 	for (size_t i = 0; i < p->nwindows; i++)
@@ -730,6 +757,8 @@ void profiler__remove_window(struct profiler *p, struct agg *agg)
 
 	if (!w)
 		return;
+	if (p->late == agg)
+		p->late = NULL;
 	free(w->remap);
 	*w = p->windows[--p->nwindows];
 }

@@ -34,6 +34,7 @@ struct profiler_opts {
 	size_t npids;
 	bool pid_filter;	/* only -p PIDs and followed processes (a command's) */
 	bool no_lines;		/* one frame per function, not per line */
+	bool origins;		/* note each process's unit or container */
 	bool verbose;
 };
 
@@ -51,6 +52,7 @@ struct profiler_stats {
 	__u64 dict_frames;		/* frames in the dictionary */
 	__u64 dict_resets;
 	__u64 stale_repaired;		/* entries found stale by the sweep */
+	__u64 late_samples;		/* counted in a later window than their own */
 	__u64 tlbc_frames;		/* free-threaded: frames in per-thread bytecode */
 	__u64 tlbc_failures;
 };
@@ -78,6 +80,12 @@ void profiler__stop(struct profiler *p);
  */
 int profiler__add_window(struct profiler *p, struct agg *agg, __u64 start_ns, __u64 end_ns);
 void profiler__end_window(struct profiler *p, struct agg *agg, __u64 end_ns);
+/*
+ * Samples older than every window's start (a sample drained after its
+ * window closed) are counted in @agg rather than lost: the agent points
+ * it at its oldest open window. NULL: none.
+ */
+int profiler__set_late_window(struct profiler *p, struct agg *agg);
 /* No more samples go to @agg. */
 void profiler__remove_window(struct profiler *p, struct agg *agg);
 

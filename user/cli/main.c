@@ -18,6 +18,7 @@ struct cmd {
 
 static const struct cmd cmds[] = {
 	{ "top", cmd_top },
+	{ "agent", cmd_agent },
 };
 
 const char commands__usage[] =

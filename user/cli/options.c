@@ -76,6 +76,29 @@ size_t options__ring_size(const char *s)
 	return v;
 }
 
+unsigned long long options__size(const char *what, const char *s, unsigned long long min,
+				 unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!errno && end != s) {
+		switch (*end) {
+		case 'K': case 'k': shift = 10; end++; break;
+		case 'M': case 'm': shift = 20; end++; break;
+		case 'G': case 'g': shift = 30; end++; break;
+		}
+	}
+	if (errno || end == s || *end || s[0] == '-' || (v << shift) >> shift != v ||
+	    (v << shift) < min || (v << shift) > max)
+		die("invalid %s '%s': expected a size from %lluK to %lluM (K, M, G suffixes)",
+		    what, s, min >> 10, max >> 20);
+	return v << shift;
+}
+
 bool options__common(int opt, const char *arg, struct cli_opts *o)
 {
 	switch (opt) {

@@ -62,6 +62,9 @@ double options__seconds(const char *what, const char *s, double min, double max)
 /* "8M", "512K", "4096": a power of two from 4 KiB to 1 GiB. */
 size_t options__ring_size(const char *s);
 
+/* "64M", "512K", "1G", "1048576": bytes from @min to @max. */
+unsigned long long options__size(const char *what, const char *s, unsigned long long min,
+				 unsigned long long max);
 /* Handle an option every sampling command takes; false when @opt is not one. */
 bool options__common(int opt, const char *arg, struct cli_opts *o);
 /*

@@ -60,8 +60,11 @@ void session__check(struct session *s, const struct cli_opts *o)
 	char why[512];
 	int status;
 
+	bool origins = s->want_origins;
+
 	memset(s, 0, sizeof(*s));
 	s->o = o;
+	s->want_origins = origins;
 	verbosity = o->verbose;
 	libbpf_set_print(libbpf_print_fn);
 	if (checks__privileges(why, sizeof(why)) || checks__kernel(why, sizeof(why)) ||
@@ -150,6 +153,7 @@ int session__load(struct session *s)
 		.npids = o->npids,
 		.pid_filter = o->npids > 0 || o->command,
 		.no_lines = o->no_lines,
+		.origins = s->want_origins,
 		.verbose = o->verbose > 0,
 	};
 	char why[512];

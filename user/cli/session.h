@@ -27,6 +27,7 @@ struct session {
 	struct loop *loop;
 	struct profiler *prof;
 	struct command *cmd;		/* -- COMMAND, or NULL */
+	bool want_origins;		/* note each process's unit or container */
 	__u64 start_ns;			/* CLOCK_MONOTONIC (bpf_ktime) at start */
 	__u64 start_unix_ns;		/* the same moment on the wall clock */
 	char hostname[256];

@@ -17,6 +17,16 @@ struct output_meta {
 	 * frame; otherwise stacks that differ only by thread are merged.
 	 */
 	bool threads;
+	/*
+	 * pprof for a backend (the agent): every sample labelled with string
+	 * labels pid, comm, thread_name and, where known, container_id, which
+	 * Pyroscope and Parca index (implies per-thread samples).
+	 */
+	bool backend_labels;
+	/* When set, the pprof writer stores here the uncompressed size and
+	 * the number of Sample messages (backends limit both). */
+	size_t *raw_bytes;
+	size_t *nsamples;
 };
 
 /* Each returns 0, or a negative errno when writing to @f failed. */

@@ -6,7 +6,9 @@
  *	sample_type	[samples/count, cpu/nanoseconds]
  *	period_type	cpu/nanoseconds, period = 1e9 / Hz
  *	sample		location_id leaf first, value [count, count * period],
- *			labels pid, comm and, with --threads, tid, thread_name
+ *			labels pid, comm and, with --threads, tid, thread_name;
+ *			for a backend (the agent), string labels pid, comm,
+ *			thread_name and container_id, and tid
  *	location	one per (function, executing line), one Line each
  *	function	one per (qualname, file, first line)
  *	mapping		one, for all locations, marked as symbolized
@@ -360,7 +362,7 @@ static int pp__merge(struct pp *pp)
 
 /* Strings every profile uses, interned first so their indices are fixed. */
 struct pp_strings {
-	long long samples, count, cpu, nanoseconds, pid, comm, tid, thread_name;
+	long long samples, count, cpu, nanoseconds, pid, comm, tid, thread_name, container_id;
 };
 
 static int intern(struct pb_strtab *t, const char *s, long long *idx)
@@ -374,7 +376,8 @@ static int pp__intern_fixed(struct pb_strtab *t, struct pp_strings *st)
 	return intern(t, "samples", &st->samples) ?: intern(t, "count", &st->count) ?:
 	       intern(t, "cpu", &st->cpu) ?: intern(t, "nanoseconds", &st->nanoseconds) ?:
 	       intern(t, "pid", &st->pid) ?: intern(t, "comm", &st->comm) ?:
-	       intern(t, "tid", &st->tid) ?: intern(t, "thread_name", &st->thread_name);
+	       intern(t, "tid", &st->tid) ?: intern(t, "thread_name", &st->thread_name) ?:
+	       intern(t, "container_id", &st->container_id);
 }
 
 static void put_value_type(struct pb *out, struct pb *tmp, __u32 field, long long type,
@@ -404,6 +407,7 @@ static void put_str_label(struct pb *sample, struct pb *tmp, long long key, long
 
 struct pp_enc {
 	struct pp *pp;
+	bool backend;
 	struct pb_strtab *strs;
 	struct pp_strings st;
 	struct gz gz;
@@ -431,9 +435,27 @@ static int pp__put_sample(struct pp_enc *e, const struct pp_stack *s)
 	pb__reset(&e->msg);
 	pb__packed_field(&e->msg, SAMPLE_LOCATION_ID, e->pp->locs + s->off, s->len);
 	pb__packed_field(&e->msg, SAMPLE_VALUE, values, 2);
-	put_num_label(&e->msg, &e->sub, e->st.pid, p->pid);
-	put_str_label(&e->msg, &e->sub, e->st.comm, comm);
-	if (e->pp->threads) {
+	if (e->backend) {
+		/* Backends index string labels only: the pid as text. */
+		char pid[16];
+		long long pid_str, cid = 0;
+
+		snprintf(pid, sizeof(pid), "%u", p->pid);
+		if (intern(e->strs, pid, &pid_str) ||
+		    (p->container_id && intern(e->strs, p->container_id, &cid)))
+			return -ENOMEM;
+		put_str_label(&e->msg, &e->sub, e->st.pid, pid_str);
+		put_str_label(&e->msg, &e->sub, e->st.comm, comm);
+		put_num_label(&e->msg, &e->sub, e->st.tid, r->tid);
+		if (name)
+			put_str_label(&e->msg, &e->sub, e->st.thread_name, name);
+		if (cid)
+			put_str_label(&e->msg, &e->sub, e->st.container_id, cid);
+	} else {
+		put_num_label(&e->msg, &e->sub, e->st.pid, p->pid);
+		put_str_label(&e->msg, &e->sub, e->st.comm, comm);
+	}
+	if (e->pp->threads && !e->backend) {
 		put_num_label(&e->msg, &e->sub, e->st.tid, r->tid);
 		if (name)
 			put_str_label(&e->msg, &e->sub, e->st.thread_name, name);
@@ -565,6 +587,8 @@ static int pp__encode(struct pp_enc *e, const struct output_meta *m)
 		err = pp__put_sample(e, &pp->stacks[i]);
 		if (err)
 			return err;
+		if (m->nsamples)
+			(*m->nsamples)++;
 	}
 	err = pp__put_mapping(e);
 	if (err)
@@ -590,7 +614,10 @@ static int pp__encode(struct pp_enc *e, const struct output_meta *m)
 	      flush_out(&e->gz, &e->out, true);
 	if (err)
 		return err;
-	return gz__write(&e->gz, NULL, 0, true);
+	err = gz__write(&e->gz, NULL, 0, true);
+	if (!err && m->raw_bytes)
+		*m->raw_bytes = e->gz.z.total_in;
+	return err;
 }
 
 static int pp__write(struct pp *pp, const struct output_meta *m, FILE *f)
@@ -603,6 +630,7 @@ static int pp__write(struct pp *pp, const struct output_meta *m, FILE *f)
 	if (!e)
 		return -ENOMEM;
 	e->pp = pp;
+	e->backend = m->backend_labels;
 	/* Above 1 GHz the period rounds to 0 ns: keep values non-zero. */
 	e->period = m->frequency_hz > 1000000000 ? 1 : 1000000000 / m->frequency_hz;
 	e->strs = pb_strtab__new();
@@ -633,7 +661,9 @@ int output_pprof__write(const struct agg *a, const struct output_meta *m, FILE *
 	/* The period, and so the cpu values, need the frequency. */
 	if (!a || !m || !f || !m->frequency_hz)
 		return -EINVAL;
-	pp.threads = m->threads;
+	pp.threads = m->threads || m->backend_labels;
+	if (m->nsamples)
+		*m->nsamples = 0;
 	pp.root_ids = hmap__new(2 * sizeof(__u32), sizeof(__u32));
 	if (!pp.root_ids)
 		return -ENOMEM;

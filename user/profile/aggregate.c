@@ -407,8 +407,32 @@ __u32 agg__intern_proc(struct agg *a, __u32 pid, const char *comm)
 	p = &a->procs[a->nprocs];
 	p->pid = pid;
 	p->comm = k.comm;
+	p->service = NULL;
+	p->container_id = NULL;
 	index__add(&a->proc_index, hash, (__u32)a->nprocs);
 	return (__u32)a->nprocs++;
+}
+
+int agg__set_proc_origin(struct agg *a, __u32 proc_id, const char *service,
+			 const char *container_id)
+{
+	struct agg_proc *p;
+	const char *sv = NULL, *ci = NULL;
+
+	if (!a || proc_id >= a->nprocs)
+		return -EINVAL;
+	p = &a->procs[proc_id];
+	if (p->service || p->container_id)
+		return 0;
+	/* Interned first: the array may move while strings are added. */
+	if (service && !(sv = agg__intern_str(a, service)))
+		return -ENOMEM;
+	if (container_id && !(ci = agg__intern_str(a, container_id)))
+		return -ENOMEM;
+	p = &a->procs[proc_id];
+	p->service = sv;
+	p->container_id = ci;
+	return 0;
 }
 
 const struct agg_proc *agg__proc(const struct agg *a, __u32 proc_id)

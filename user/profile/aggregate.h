@@ -35,6 +35,8 @@ struct agg_func {
 struct agg_proc {
 	__u32 pid;
 	const char *comm;
+	const char *service;		/* systemd unit or container name, or NULL */
+	const char *container_id;	/* 64 hex digits, or NULL */
 };
 
 enum agg_stack_flags {
@@ -59,6 +61,12 @@ __u32 agg__intern_frame(struct agg *a, const char *qualname, const char *file,
 			int first_line, int line);
 /* Intern a process; a new @comm for the same pid (exec) gets a new id. */
 __u32 agg__intern_proc(struct agg *a, __u32 pid, const char *comm);
+/*
+ * Where process @proc_id runs: its service and container (either may be
+ * NULL), for the backends' labels. The first values set stay.
+ */
+int agg__set_proc_origin(struct agg *a, __u32 proc_id, const char *service,
+			 const char *container_id);
 
 /* Count @count samples of one stack, @frame_ids root first. */
 int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_name,

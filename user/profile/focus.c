@@ -60,7 +60,8 @@ static int focus_stack(const struct agg_stack *s, void *ctx)
 	}
 	proc = agg__proc(c->in, s->proc_id);
 	proc_id = agg__intern_proc(c->out, proc->pid, proc->comm);
-	if (proc_id == (__u32)-1)
+	if (proc_id == (__u32)-1 ||
+	    agg__set_proc_origin(c->out, proc_id, proc->service, proc->container_id))
 		goto err_nomem;
 	/* Re-rooted: whatever was cut off above was not truncation. */
 	if (agg__add_stack(c->out, proc_id, s->tid, s->thread_name, c->ids, n,
