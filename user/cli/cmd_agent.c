@@ -125,9 +125,8 @@ const char agent_usage[] =
 "\n"
 "Examples:\n"
 "  sudo pybpfprof agent --push http://pyroscope:4040\n"
-"  sudo pybpfprof agent --listen 0.0.0.0:7071          # for Parca or Alloy\n"
-"  sudo pybpfprof agent --output-dir /var/lib/pybpfprof --keep 60\n"
-"  sudo pybpfprof agent --push https://profiles.example.com --push-header-file /etc/pybpfprof/auth\n";
+"  sudo pybpfprof agent --listen 0.0.0.0:7071 --output-dir /var/lib/pybpfprof\n"
+"  sudo pybpfprof agent --push https://profiles.example.com --push-header-file /etc/pybpfprof/push-headers\n";
 
 struct agent_opts {
 	unsigned int interval;
