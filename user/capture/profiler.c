@@ -556,22 +556,32 @@ static int reset_dict_one(const void *key, void *value, void *ctx)
 	return 0;
 }
 
-static void bound_dict(struct profiler *p)
+int profiler__reset_dict(struct profiler *p)
 {
-	struct agg *dict;
+	struct agg *dict = agg__new();
 
-	if (agg__nr_frames(p->dict) < MAX_DICT_FRAMES)
-		return;
-	dict = agg__new();
 	if (!dict)
-		return;
+		return -ENOMEM;
 	hmap__for_each(p->procs, reset_dict_one, dict);
 	for (size_t i = 0; i < p->nwindows; i++)
-		memset(p->windows[i].remap, 0,
-		       p->windows[i].remap_cap * sizeof(*p->windows[i].remap));
+		if (p->windows[i].remap)
+			memset(p->windows[i].remap, 0,
+			       p->windows[i].remap_cap * sizeof(*p->windows[i].remap));
 	agg__free(p->dict);
 	p->dict = dict;
 	p->stats.dict_resets++;
+	return 0;
+}
+
+static void bound_dict(struct profiler *p)
+{
+	if (agg__nr_frames(p->dict) >= MAX_DICT_FRAMES)
+		profiler__reset_dict(p);
+}
+
+size_t profiler__dict_frames(const struct profiler *p)
+{
+	return agg__nr_frames(p->dict);
 }
 
 static int scan_all(struct profiler *p, char *why, size_t why_size)

@@ -89,6 +89,14 @@ int profiler__set_late_window(struct profiler *p, struct agg *agg);
 /* No more samples go to @agg. */
 void profiler__remove_window(struct profiler *p, struct agg *agg);
 
+/*
+ * Start the frame dictionary over: names of frames no longer sampled go
+ * (a long-running agent calls it now and then), live ones are interned
+ * again on their next sample. Windows stay valid: they hold names, not ids.
+ */
+int profiler__reset_dict(struct profiler *p);
+size_t profiler__dict_frames(const struct profiler *p);
+
 void profiler__stats(struct profiler *p, struct profiler_stats *st);
 void profiler__free(struct profiler *p);
 

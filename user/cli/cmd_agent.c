@@ -41,6 +41,15 @@
 #define DEFAULT_KEEP 360
 #define DEFAULT_MAX_QUEUE (64U << 20)
 #define MAX_LABELS 24		/* Pyroscope takes 30 names; ours use a few */
+/*
+ * The frame dictionary keeps every frame ever named until it starts over:
+ * on a host that keeps generating code it would only grow. It starts over
+ * every this many windows once it holds more than DICT_FLOOR frames (the
+ * frames still sampled are named again, once), or at once past DICT_CEILING.
+ */
+#define DICT_RESET_WINDOWS 60
+#define DICT_FLOOR 4096
+#define DICT_CEILING (256U << 10)
 #define MAX_HEADERS 32
 
 enum {
@@ -156,6 +165,7 @@ struct agent {
 	__u64 cur_start, cur_end;
 	__u64 interval_ns;
 	unsigned long seq;
+	unsigned long dict_windows;	/* windows since the dictionary started over */
 	struct scrape *active;		/* scrapes being collected */
 };
 
@@ -358,6 +368,16 @@ static void submit(struct agent *ag, struct agg *agg, __u64 start, __u64 end)
 	snapshot__put(snap);
 }
 
+static void bound_dict(struct agent *ag)
+{
+	size_t n = profiler__dict_frames(ag->s.prof);
+
+	if ((++ag->dict_windows >= DICT_RESET_WINDOWS && n > DICT_FLOOR) || n > DICT_CEILING) {
+		profiler__reset_dict(ag->s.prof);
+		ag->dict_windows = 0;
+	}
+}
+
 /*
  * Close every window whose end (plus the grace) has passed: the ring is
  * drained first, so each holds every sample of its span. After a long
@@ -387,6 +407,7 @@ static void rotate(struct agent *ag, __u64 now)
 			ag->next = NULL;
 			log__msg("out of memory: cannot open the next window");
 		}
+		bound_dict(ag);
 	}
 }
 
