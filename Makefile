@@ -155,6 +155,7 @@ test: deps all $(UNIT_BINS) fuzz-build
 test-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize SANITIZE=1 all $(patsubst $(OUTPUT)/%,$(OUTPUT)/sanitize/%,$(UNIT_BINS))
 	$(Q)OUTPUT=$(OUTPUT)/sanitize PYBPFPROF=$(abspath $(OUTPUT))/sanitize/pybpfprof \
+		PYBPFPROF_AGENT_SOAK_SECONDS=$${PYBPFPROF_AGENT_SOAK_SECONDS:-60} \
 		PYBPFPROF_SANITIZED=1 tests/run-all
 
 # Tests that need interpreters built from source first (free-threaded
