@@ -86,7 +86,7 @@ $(OUTPUT)/vmlinux.h: $(VMLINUX_H) | $(OUTPUT)
 	$(Q)cp $< $@
 endif
 
-$(OUTPUT)/pybpfprof.bpf.o: bpf/pybpfprof.bpf.c include/pybpfprof.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/pybpfprof.bpf.o: bpf/pybpfprof.bpf.c $(wildcard bpf/*.bpf.h) include/pybpfprof.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		$(INCLUDES) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
