@@ -27,6 +27,13 @@
 /* Set by userspace before load. */
 const volatile __u32 max_depth = PYBPFPROF_DEFAULT_DEPTH;
 const volatile bool pid_filter = false;	/* -p or a command: only wanted tgids */
+/* Wall mode: off-CPU time counted on a per-thread grid of this period. */
+const volatile __u64 wall_period_ns = 0;
+/* The kernel's bpf_task_pt_regs(), or the task's stack top for the regs. */
+const volatile bool have_task_pt_regs = false;
+
+/* Wall mode's scan claims off-CPU time up to here (0: up to now). */
+__u64 scan_until_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -55,6 +62,7 @@ struct tstate_key {
 struct tstate_val {
 	__u64 tstate;		/* 0: no thread state (negative entry) */
 	__u64 ktime_ns;		/* when a negative entry was made */
+	__u64 gil;		/* its interpreter's GIL struct, 0 if not known */
 };
 
 struct {
@@ -68,6 +76,24 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);		/* resized by --ring-size */
 } samples SEC(".maps");
+
+/* Wall mode: a Python thread off CPU since t_out, and why. */
+struct offcpu_ent {
+	__u64 t_out;
+	__u64 fsbase;
+	__u64 futex_addr;	/* blocked in futex: its address, else 0 */
+	__u32 tgid;
+	__u16 offcpu;		/* OFFCPU_* or syscall + 1 */
+	__u8 gil;		/* enum gil_state at switch-out */
+	__u8 pending;		/* its stack was sent at switch-out */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);			/* host tid */
+	__type(value, struct offcpu_ent);
+} offcpu SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

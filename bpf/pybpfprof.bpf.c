@@ -19,18 +19,18 @@
 #include "maps.bpf.h"
 #include "tstate.bpf.h"
 #include "walk.bpf.h"
+#include "sample.bpf.h"
 #include "events.bpf.h"
+#include "offcpu.bpf.h"
 
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0, size;
+	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct task_struct *task;
 	struct py_proc_info *pi;
-	struct walk_ctx w = {};
-	struct sample_buf *s;
-	__u64 thread_ptr, tstate, frame;
+	__u64 tstate, gil;
 
 	if (!tgid)	/* idle */
 		return 0;
@@ -45,66 +45,43 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
-	thread_ptr = BPF_CORE_READ(task, thread.fsbase);
-	tstate = find_tstate(pi, tgid, thread_ptr);
+	tstate = find_tstate(pi, tgid, BPF_CORE_READ(task, thread.fsbase), &gil);
 	if (!tstate) {
 		count(CNT_PY_NO_TSTATE);
 		return 0;
 	}
+	emit_stack(pi, tgid, tid, tstate, 1, OFFCPU_NONE, gil_state(pi, tstate, gil),
+		   bpf_ktime_get_ns(), 0);
+	return 0;
+}
 
-	frame = read_ptr(tstate + pi->tstate_frame);
-	if (frame && valid_off(pi->cframe_frame))
-		frame = read_ptr(frame + pi->cframe_frame);
-	if (!frame) {
-		count(CNT_PY_NO_FRAMES);
-		return 0;
-	}
+/* ---- wall mode (autoloaded with --mode wall only) --------------------- */
 
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	offcpu_switch_out(preempt, prev);
+	offcpu_switch_in(next);
+	return 0;
+}
 
-	w.s = s;
-	w.frame = frame;
-	w.none_addr = pi->none_addr;
-	w.code_ptr_mask = pi->code_ptr_mask;
-	w.limit = max_depth;
-	w.read_size = pi->frame_read_size;
-	w.frame_back = pi->frame_back;
-	w.frame_code = pi->frame_code;
-	w.frame_instr = pi->frame_instr;
-	w.frame_owner = pi->frame_owner;
-	w.frame_tlbc = pi->frame_tlbc;
-	w.contiguous = pi->frames_contiguous;
-	w.code_cksum = pi->code_cksum;
-	w.owner_skip_min = pi->owner_skip_min;
-	w.instr_kind = pi->instr_kind;
-	/* Shim frames take loop steps too: allow one per Python frame. */
-	bpf_loop(2 * PYBPFPROF_MAX_DEPTH, walk_step, &w, 0);
-	if (w.frame && !(w.flags & SAMPLE_READ_ERROR))
-		w.flags |= SAMPLE_TRUNCATED;
-	if (w.flags & SAMPLE_TRUNCATED)
-		count(CNT_TRUNCATED);
-	if (w.flags & SAMPLE_READ_ERROR)
-		count(CNT_READ_ERRORS);
-	if (!w.n) {
-		count(CNT_PY_NO_FRAMES);
-		return 0;
-	}
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_syscall_return, struct pt_regs *regs, long ret)
+{
+	offcpu_syscall_return();
+	return 0;
+}
 
-	s->hdr.tgid = tgid;
-	s->hdr.tid = tid;
-	s->hdr.ktime_ns = bpf_ktime_get_ns();
-	s->hdr.cpu = bpf_get_smp_processor_id();
-	s->hdr.nframes = w.n;
-	s->hdr.flags = w.flags;
-	size = sizeof(s->hdr) + (w.n & (PYBPFPROF_MAX_DEPTH - 1)) * sizeof(struct py_frame);
-	if (w.n == PYBPFPROF_MAX_DEPTH)
-		size = sizeof(s->hdr) + sizeof(s->frames);
-	if (bpf_ringbuf_output(&samples, s, size, BPF_RB_NO_WAKEUP))
-		count(CNT_LOST);
-	else
-		count(CNT_PY_SAMPLES);
+SEC("iter/task")
+int offcpu_scan(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+
+	/* Once, into a register: a second load of ctx->task is not null-checked. */
+	barrier_var(task);
+	if (task)
+		offcpu_scan_task(seq, task);
 	return 0;
 }
 
@@ -133,8 +110,12 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	/* This thread's pthread (and thread state) may be reused: forget it. */
 	key.thread_ptr = task->thread.fsbase;
-	if (python)
+	if (python) {
+		__u32 tid = task->pid;
+
 		bpf_map_delete_elem(&tstate_cache, &key);
+		bpf_map_delete_elem(&offcpu, &tid);
+	}
 
 	/* signal->live drops before this tracepoint: 0 means the last thread. */
 	if (BPF_CORE_READ(task, signal, live.counter) == 0) {

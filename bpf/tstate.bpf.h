@@ -44,8 +44,24 @@ static long find_step(__u32 i, struct find_ctx *c)
 	return 0;
 }
 
+/*
+ * The GIL the thread's interpreter uses: 3.7-3.11 one for the runtime,
+ * 3.12+ PyInterpreterState.ceval.gil (its own, or the main one's).
+ */
+static __always_inline __u64 gil_of(const struct py_proc_info *pi, __u64 tstate)
+{
+	if (pi->gil_kind != GIL_KIND_HOLDER)
+		return 0;
+	if (pi->gil_addr)
+		return pi->gil_addr;
+	if (!valid_off(pi->interp_gil_ptr) || !valid_off(pi->tstate_interp))
+		return 0;
+	return read_ptr(read_ptr(tstate + pi->tstate_interp) + pi->interp_gil_ptr);
+}
+
+/* The thread state, and (when known) its GIL's address in *@gil. */
 static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tgid,
-					 __u64 thread_ptr)
+					 __u64 thread_ptr, __u64 *gil)
 {
 	struct tstate_key key = { .tgid = tgid, .thread_ptr = thread_ptr };
 	struct tstate_val val = {};
@@ -53,12 +69,15 @@ static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tg
 	struct find_ctx c = {};
 	__u64 now;
 
+	*gil = 0;
 	cached = bpf_map_lookup_elem(&tstate_cache, &key);
 	if (cached) {
 		/* Re-check: the thread state may have been freed and reused. */
 		if (cached->tstate &&
-		    read_ptr(cached->tstate + pi->tstate_thread_id) == thread_ptr)
+		    read_ptr(cached->tstate + pi->tstate_thread_id) == thread_ptr) {
+			*gil = cached->gil;
 			return cached->tstate;
+		}
 		if (!cached->tstate &&
 		    bpf_ktime_get_ns() - cached->ktime_ns < NEGATIVE_TTL_NS)
 			return 0;
@@ -76,6 +95,9 @@ static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tg
 	now = bpf_ktime_get_ns();
 	val.tstate = c.found;
 	val.ktime_ns = now;
+	if (c.found)
+		val.gil = gil_of(pi, c.found);
+	*gil = val.gil;
 	bpf_map_update_elem(&tstate_cache, &key, &val, BPF_ANY);
 	return c.found;
 }

@@ -65,9 +65,27 @@ struct py_proc_info {
 	 * many of its callers. 0 (2.7-3.10: heap frame objects): a read per frame.
 	 */
 	__u8 frames_contiguous;
-	__u8 pad1;
-	__u32 pad2;
+	/* The GIL (enum gil_kind says how its state is read). */
+	__u8 gil_kind;
+	__s16 interp_gil_ptr;	/* 3.12+: PyInterpreterState.ceval.gil, or -1 */
+	__s16 gil_locked;	/* in the GIL struct */
+	__s16 gil_holder;
+	__u16 gil_size;
+	__s16 tstate_status;	/* 3.13+: PyThreadState._status bits, or -1 */
+	__u16 pad2;
+	__u64 gil_addr;		/* 3.7-3.11: &_PyRuntime.ceval.gil, else 0 */
 };
+
+/* How a thread's GIL state is known (per process). */
+enum gil_kind {
+	GIL_KIND_UNKNOWN = 0,	/* 2.7, 3.6 (static variables), or no layout */
+	GIL_KIND_HOLDER = 1,	/* held: gil->locked && gil->last_holder == tstate */
+	GIL_KIND_FREE = 2,	/* free-threaded: attached (_status.active) or not */
+};
+
+/* _status bits of PyThreadState (3.13+). */
+#define PY_TSTATE_STATUS_ACTIVE (1U << 4)
+#define PY_TSTATE_STATUS_HOLDS_GIL (1U << 5)
 
 /*
  * Frame as shipped to userspace: no strings, ever.
@@ -99,7 +117,35 @@ struct py_frame {
 enum sample_flags {
 	SAMPLE_TRUNCATED = 1 << 0,	/* more frames than --max-depth */
 	SAMPLE_READ_ERROR = 1 << 1,	/* the walk stopped on an unreadable frame */
+	/*
+	 * Wall mode, a thread preempted (or blocked outside a system call):
+	 * its stack, walked as it stopped, with no weight yet. A later
+	 * SAMPLE_WEIGHT record for the same tid (no frames) says how many
+	 * samples it stands for, once the thread runs again.
+	 */
+	SAMPLE_PENDING = 1 << 2,
+	SAMPLE_WEIGHT = 1 << 3,
 };
+
+/* A sample's thread and the GIL. */
+enum gil_state {
+	GIL_STATE_UNKNOWN = 0,
+	GIL_STATE_HELD = 1,
+	GIL_STATE_WAITING = 2,
+	GIL_STATE_NONE = 3,
+	GIL_STATE_ATTACHED = 4,	/* free-threaded: attached to the interpreter */
+};
+
+/*
+ * Where a sampled thread was (sample_hdr.offcpu): 0 on a CPU; else off
+ * CPU: waiting for the GIL, runnable on a run queue, or blocked in system
+ * call N (stored as N + 1), or blocked in a call we could not tell.
+ */
+#define OFFCPU_NONE 0
+#define OFFCPU_RUNQUEUE 0xffffU
+#define OFFCPU_GIL 0xfffeU
+#define OFFCPU_BLOCKED 0xfffdU
+#define OFFCPU_SYSCALL_MAX 0xfff0U
 
 struct sample_hdr {
 	__u32 tgid;	/* host PID */
@@ -108,7 +154,30 @@ struct sample_hdr {
 	__u32 cpu;
 	__u16 nframes;
 	__u16 flags;	/* enum sample_flags */
+	__u32 weight;	/* samples it stands for: off CPU, the grid points it spans */
+	__u16 offcpu;	/* OFFCPU_* or syscall + 1 */
+	__u8 gil;	/* enum gil_state */
+	__u8 pad;
 	/* followed by nframes struct py_frame, leaf first */
+};
+
+/*
+ * Wall mode: a thread off CPU found by the scan (an iterator over every
+ * task), for the time [from_ns, to_ns) that no switch back in has
+ * accounted yet. Userspace walks its stack itself (the thread is not
+ * running, its memory is not the reader's) and counts @weight samples.
+ */
+struct offcpu_scan_rec {
+	__u32 tgid;
+	__u32 tid;
+	__u64 fsbase;		/* its thread pointer: finds its PyThreadState */
+	__u64 from_ns, to_ns;
+	__u64 last_point_ns;	/* the last grid point in the span: its time */
+	__u64 futex_addr;	/* blocked in futex: its first argument */
+	__u32 weight;
+	__u16 offcpu;
+	__u8 gil;		/* as known at switch-out, or UNKNOWN */
+	__u8 pending;		/* its stack was sent already (SAMPLE_PENDING) */
 };
 
 enum pyprof_event_type {
@@ -137,6 +206,9 @@ enum counter_idx {
 	CNT_READ_ERRORS,
 	CNT_EVENTS_LOST,
 	CNT_TSTATE_WALKS,	/* cache misses that walked the thread list */
+	CNT_OFFCPU_SAMPLES,	/* wall mode: off-CPU records sent (by switch-in) */
+	CNT_OFFCPU_LOST,	/* wall mode: off-CPU spans not recorded (map full) */
+	CNT_SWITCHES,		/* wall mode: switch-outs of Python threads seen */
 	CNT_MAX,
 };
 

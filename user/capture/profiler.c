@@ -12,6 +12,8 @@
 #include "procfs.h"
 #include "profiler.h"
 #include "pytarget.h"
+#include "pywalk.h"
+#include "syscalls.h"
 #include "sampler.h"
 #include "symbolize.h"
 
@@ -25,6 +27,8 @@
  * again, and every symbolizer and window forgets the old ones.
  */
 #define MAX_DICT_FRAMES (1U << 20)
+/* Wall mode: threads still off CPU are accounted this often. */
+#define SCAN_NS (1000 * NSEC_PER_MSEC)
 #define NO_ID ((__u32)-1)
 
 /*
@@ -52,6 +56,7 @@ struct py_process {
 	char comm[16];
 	struct proc_origin origin;	/* its unit or container, when asked for */
 	struct py_target target;
+	struct py_proc_info info;	/* what the kernel walks it with */
 	struct symbolizer *sym;
 	struct hmap *thread_names;	/* tid -> comm[16], read on first sight */
 };
@@ -79,6 +84,11 @@ struct profiler {
 	size_t ndeferred, deferred_cap;
 	__u32 *ids;			/* dictionary frame ids of one stack */
 	__u32 *wids;			/* the same in one window */
+	struct py_frame *scan_frames;	/* a stack walked from userspace */
+	struct hmap *offcpu_ids;	/* OFFCPU_* code -> dictionary frame id */
+	struct hmap *gil_notices;	/* version -> said once that its GIL is unknown */
+	struct hmap *pending;		/* tid -> struct pending_stack *: weight to come */
+	__u64 last_scan_ns;
 	struct agg *late;		/* takes samples older than every window */
 	struct profiler_stats stats;
 	__u64 last_sweep_ns;
@@ -205,6 +215,24 @@ static void set_fork_parent(struct profiler *p, struct py_process *proc)
 		symbolizer__set_fork_parent(proc->sym, ppid);
 }
 
+/* --gil and wall mode: a version whose GIL cannot be read says so, once. */
+static void gil_notice(struct profiler *p, const struct py_process *proc)
+{
+	__u32 ver = proc->target.major << 8 | proc->target.minor;
+	bool created;
+
+	if ((!p->opts.wall && !p->opts.gil_only) || proc->info.gil_kind != GIL_KIND_UNKNOWN)
+		return;
+	if (!hmap__insert(p->gil_notices, &ver, &created) || !created)
+		return;
+	fprintf(stderr, "pybpfprof: CPython %d.%d%s (pid %d first): its GIL state cannot be "
+		"read (%s); its samples carry none%s\n", proc->target.major, proc->target.minor,
+		proc->target.free_threaded ? "t" : "", proc->pid,
+		proc->target.major == 2 || proc->target.minor < 7 ?
+		"this version keeps the GIL in static variables" : "no layout for it",
+		p->opts.gil_only ? ", and --gil leaves them out" : "");
+}
+
 static int proc_activate(struct profiler *p, struct py_process *proc, const struct py_target *t)
 {
 	struct py_proc_info pi;
@@ -223,6 +251,8 @@ static int proc_activate(struct profiler *p, struct py_process *proc, const stru
 		origin__read(proc->pid, &proc->origin);
 	set_fork_parent(p, proc);
 	py_target__proc_info(t, &pi);
+	proc->info = pi;
+	gil_notice(p, proc);
 	err = sampler__set_proc(p->sampler, proc->pid, &pi);
 	if (err) {
 		symbolizer__free(proc->sym);
@@ -305,7 +335,7 @@ static __u32 window_frame(struct profiler *p, struct window *w, __u32 id)
 }
 
 static int window_count(struct profiler *p, struct window *w, const struct py_process *proc,
-			__u32 tid, const char *tname, size_t n, unsigned int flags)
+			__u32 tid, const char *tname, size_t n, unsigned int flags, __u32 weight)
 {
 	__u32 proc_id;
 
@@ -321,48 +351,226 @@ static int window_count(struct profiler *p, struct window *w, const struct py_pr
 	    agg__set_proc_origin(w->agg, proc_id, proc->origin.service[0] ? proc->origin.service : NULL,
 				 proc->origin.container_id[0] ? proc->origin.container_id : NULL))
 		return -ENOMEM;
-	return agg__add_stack(w->agg, proc_id, tid, tname, p->wids, n, flags, 1);
+	return agg__add_stack(w->agg, proc_id, tid, tname, p->wids, n, flags, weight);
 }
 
-static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx)
+/*
+ * Wall mode: the stack of a thread that stopped outside a system call,
+ * sent as it stopped; its weight comes when it runs again.
+ */
+struct pending_stack {
+	pid_t pid;
+	__u16 flags;
+	__u16 offcpu;
+	__u8 gil;
+	size_t n;
+	struct py_frame frames[];
+};
+
+static void pending_drop(struct profiler *p, __u32 tid)
 {
-	struct profiler *p = ctx;
-	struct py_process *proc = proc_find(p, hdr->tgid);
-	unsigned int flags = 0;
+	struct pending_stack **ps = hmap__find(p->pending, &tid);
+
+	if (!ps)
+		return;
+	free(*ps);
+	hmap__delete(p->pending, &tid);
+}
+
+static void pending_keep(struct profiler *p, const struct sample_hdr *hdr,
+			 const struct py_frame *frames)
+{
+	struct pending_stack *ps, **slot;
 	size_t n = hdr->nframes;
+
+	pending_drop(p, hdr->tid);
+	ps = malloc(sizeof(*ps) + n * sizeof(*frames));
+	if (!ps)
+		return;
+	ps->pid = hdr->tgid;
+	ps->flags = hdr->flags & ~SAMPLE_PENDING;
+	ps->offcpu = hdr->offcpu;
+	ps->gil = hdr->gil;
+	ps->n = n;
+	memcpy(ps->frames, frames, n * sizeof(*frames));
+	slot = hmap__insert(p->pending, &hdr->tid, NULL);
+	if (!slot) {
+		free(ps);
+		return;
+	}
+	*slot = ps;
+}
+
+static int free_pending(const void *key, void *value, void *ctx)
+{
+	free(*(struct pending_stack **)value);
+	return 0;
+}
+
+/* The "[off-CPU: WHY]" pseudo-frame's dictionary id. */
+static __u32 offcpu_frame(struct profiler *p, __u16 why)
+{
+	char name[64];
+	const char *sc;
+	__u32 *id;
+	bool created;
+
+	id = hmap__insert(p->offcpu_ids, &why, &created);
+	if (id && !created)
+		return *id;
+	if (why == OFFCPU_GIL)
+		snprintf(name, sizeof(name), "[off-CPU: GIL]");
+	else if (why == OFFCPU_RUNQUEUE)
+		snprintf(name, sizeof(name), "[off-CPU: runqueue]");
+	else if (why == OFFCPU_BLOCKED || why > OFFCPU_SYSCALL_MAX)
+		snprintf(name, sizeof(name), "[off-CPU: blocked]");
+	else if ((sc = syscalls__name(why - 1u)))
+		snprintf(name, sizeof(name), "[off-CPU: %s]", sc);
+	else
+		snprintf(name, sizeof(name), "[off-CPU: syscall %u]", why - 1u);
+	/* No file, no line: every writer shows it as the bare name. */
+	if (!id)
+		return agg__intern_frame(p->dict, name, "", 0, -1);
+	*id = agg__intern_frame(p->dict, name, "", 0, -1);
+	if (*id == NO_ID)
+		hmap__delete(p->offcpu_ids, &why);
+	return *id;
+}
+
+/*
+ * Count @weight samples of one stack (@frames leaf first) in every
+ * window whose span holds @ktime: on CPU, or off CPU for the reason
+ * @offcpu; @gil is the thread's GIL state.
+ */
+static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
+			const struct py_frame *frames, size_t n, __u16 sflags, __u32 weight,
+			__u16 offcpu, __u8 gil)
+{
 	struct window *late = NULL;
+	unsigned int flags = 0;
 	bool counted = false;
 	const char *tname;
 
-	if (!proc || proc->state != PROC_PYTHON) {
-		p->stats.dropped_samples++;
+	if (!weight)
+		weight = 1;
+	if (p->opts.gil_only && gil != GIL_STATE_HELD && gil != GIL_STATE_ATTACHED) {
+		p->stats.gil_filtered += weight;
 		return;
 	}
 	if (n > p->opts.max_depth)
 		n = p->opts.max_depth;
 	for (size_t i = 0; i < n; i++)
 		p->ids[n - 1 - i] = symbolizer__frame(proc->sym, &frames[i]);
-	if (hdr->flags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
+	/* The leaf of an off-CPU stack says why it was off CPU. */
+	if (offcpu)
+		p->ids[n++] = offcpu_frame(p, offcpu);
+	if (sflags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
 		flags |= AGG_STACK_TRUNCATED;
-	tname = thread_name(proc, hdr->tid);
+	flags |= ((unsigned int)gil << AGG_STACK_GIL_SHIFT) & AGG_STACK_GIL_MASK;
+	tname = thread_name(proc, tid);
 	for (size_t i = 0; i < p->nwindows; i++) {
 		struct window *w = &p->windows[i];
 
-		if (hdr->ktime_ns < w->start_ns || (w->end_ns && hdr->ktime_ns >= w->end_ns)) {
-			if (w->agg == p->late && hdr->ktime_ns < w->start_ns)
+		if (ktime < w->start_ns || (w->end_ns && ktime >= w->end_ns)) {
+			if (w->agg == p->late && ktime < w->start_ns)
 				late = w;
 			continue;
 		}
-		if (window_count(p, w, proc, hdr->tid, tname, n, flags))
-			p->stats.dropped_samples++;
+		if (window_count(p, w, proc, tid, tname, n, flags, weight))
+			p->stats.dropped_samples += weight;
 		counted = true;
 	}
 	/* Drained after its window closed: counted in the next, never lost. */
 	if (!counted && late) {
-		p->stats.late_samples++;
-		if (window_count(p, late, proc, hdr->tid, tname, n, flags))
-			p->stats.dropped_samples++;
+		p->stats.late_samples += weight;
+		if (window_count(p, late, proc, tid, tname, n, flags, weight))
+			p->stats.dropped_samples += weight;
 	}
+}
+
+/* Count a pending stack @weight times (it stays pending). */
+static void pending_count(struct profiler *p, __u32 tid, __u32 weight, __u64 ktime)
+{
+	struct pending_stack **ps = hmap__find(p->pending, &tid);
+	struct py_process *proc;
+
+	if (!ps || !weight)
+		return;
+	proc = proc_find(p, (*ps)->pid);
+	if (!proc || proc->state != PROC_PYTHON) {
+		p->stats.dropped_samples += weight;
+		return;
+	}
+	count_stack(p, proc, tid, ktime, (*ps)->frames, (*ps)->n, (*ps)->flags, weight,
+		    (*ps)->offcpu, (*ps)->gil);
+}
+
+static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx)
+{
+	struct profiler *p = ctx;
+	struct py_process *proc;
+
+	if (hdr->flags & SAMPLE_WEIGHT) {
+		pending_count(p, hdr->tid, hdr->weight, hdr->ktime_ns);
+		pending_drop(p, hdr->tid);
+		return;
+	}
+	if (hdr->flags & SAMPLE_PENDING) {
+		pending_keep(p, hdr, frames);
+		return;
+	}
+	proc = proc_find(p, hdr->tgid);
+	if (!proc || proc->state != PROC_PYTHON) {
+		p->stats.dropped_samples += hdr->weight ? hdr->weight : 1;
+		return;
+	}
+	count_stack(p, proc, hdr->tid, hdr->ktime_ns, frames, hdr->nframes, hdr->flags,
+		    hdr->weight, hdr->offcpu, hdr->gil);
+}
+
+/*
+ * Wall mode: a thread still off CPU, its time claimed by the kernel's
+ * scan. It is not running and the kernel could not read its memory: walk
+ * its stack from here. Its GIL (for the reason and the state) too.
+ */
+static void on_offcpu(const struct offcpu_scan_rec *r, void *ctx)
+{
+	struct profiler *p = ctx;
+	struct py_process *proc = proc_find(p, r->tgid);
+	__u64 tstate, gil;
+	__u16 flags, why = r->offcpu;
+	__u8 gil_state = r->gil;
+	unsigned int n;
+
+	p->stats.offcpu_scanned++;
+	/* Preempted long: its stack is the one sent when it stopped. */
+	if (r->pending) {
+		pending_count(p, r->tid, r->weight, r->last_point_ns);
+		return;
+	}
+	if (!proc || proc->state != PROC_PYTHON)
+		return;
+	tstate = pywalk__find_tstate(proc->pid, &proc->info, r->fsbase);
+	if (!tstate) {
+		p->stats.offcpu_scan_failed++;
+		return;
+	}
+	gil = pywalk__gil(proc->pid, &proc->info, tstate);
+	if (why == 202 + 1 && gil && r->futex_addr >= gil &&
+	    r->futex_addr < gil + proc->info.gil_size)
+		why = OFFCPU_GIL;
+	if (why == OFFCPU_GIL)
+		gil_state = GIL_STATE_WAITING;
+	else if (gil_state == GIL_STATE_UNKNOWN)
+		gil_state = pywalk__gil_state(proc->pid, &proc->info, tstate, gil);
+	n = pywalk__stack(proc->pid, &proc->info, tstate, p->scan_frames, p->opts.max_depth,
+			  &flags);
+	if (!n) {
+		p->stats.offcpu_scan_failed++;
+		return;
+	}
+	count_stack(p, proc, r->tid, r->last_point_ns, p->scan_frames, n, flags, r->weight, why,
+		    gil_state);
 }
 
 static void defer_event(struct profiler *p, const struct pyprof_event *e)
@@ -569,6 +777,8 @@ int profiler__reset_dict(struct profiler *p)
 			       p->windows[i].remap_cap * sizeof(*p->windows[i].remap));
 	agg__free(p->dict);
 	p->dict = dict;
+	hmap__free(p->offcpu_ids);
+	p->offcpu_ids = hmap__new(sizeof(__u16), sizeof(__u32));
 	p->stats.dict_resets++;
 	return 0;
 }
@@ -646,11 +856,14 @@ static int set_pids(struct profiler *p, const pid_t *pids, size_t n)
 struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *why,
 			       size_t why_size)
 {
-	struct sampler_callbacks cb = { .on_sample = on_sample, .on_event = on_event };
+	struct sampler_callbacks cb = {
+		.on_sample = on_sample, .on_event = on_event, .on_offcpu = on_offcpu,
+	};
 	struct sampler_opts so = {
 		.max_depth = o->max_depth,
 		.pid_filter = o->pid_filter,
 		.ring_size = o->ring_size,
+		.wall_period_ns = o->wall ? 1000000000ULL / o->frequency : 0,
 	};
 	struct profiler *p = calloc(1, sizeof(*p));
 
@@ -664,9 +877,15 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	p->dict = agg__new();
 	p->procs = hmap__new(sizeof(pid_t), sizeof(struct py_process *));
 	p->followed = hmap__new(sizeof(pid_t), sizeof(bool));
-	p->ids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->ids));
-	p->wids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->wids));
-	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids ||
+	/* One more than the deepest stack: the off-CPU pseudo-frame. */
+	p->ids = calloc(PYBPFPROF_MAX_DEPTH + 1, sizeof(*p->ids));
+	p->wids = calloc(PYBPFPROF_MAX_DEPTH + 1, sizeof(*p->wids));
+	p->scan_frames = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->scan_frames));
+	p->offcpu_ids = hmap__new(sizeof(__u16), sizeof(__u32));
+	p->gil_notices = hmap__new(sizeof(__u32), sizeof(bool));
+	p->pending = hmap__new(sizeof(__u32), sizeof(struct pending_stack *));
+	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids || !p->scan_frames ||
+	    !p->offcpu_ids || !p->gil_notices || !p->pending ||
 	    set_pids(p, o->pids, o->npids)) {
 		*err = -ENOMEM;
 		goto err_nomem;
@@ -677,6 +896,13 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 		snprintf(why, why_size, "failed to load the BPF program: %s (needs Linux 5.17+ "
 			 "with BPF and BTF; -vv shows the verifier log)", strerror(-*err));
 		goto err_free;
+	}
+	if (sampler__wall_refused(p->sampler)) {
+		fprintf(stderr, "pybpfprof: --mode wall needs BPF programs this kernel refuses "
+			"(%s; sched_switch and sys_exit tracepoints with BTF, task iterators: "
+			"Linux 5.8+): sampling on-CPU time only\n",
+			strerror(-sampler__wall_refused(p->sampler)));
+		p->opts.wall = false;
 	}
 	for (size_t i = 0; i < p->npids; i++) {
 		*err = sampler__want_pid(p->sampler, p->pids[i], false);
@@ -707,7 +933,25 @@ int profiler__follow(struct profiler *p, pid_t pid)
 
 int profiler__start(struct profiler *p)
 {
-	return sampler__start(p->sampler, p->opts.frequency);
+	int err = sampler__start(p->sampler, p->opts.frequency);
+
+	/* Threads already off CPU: their time counts from now. */
+	if (!err && p->opts.wall)
+		profiler__account_offcpu(p, 0);
+	return err;
+}
+
+int profiler__account_offcpu(struct profiler *p, __u64 until_ns)
+{
+	int n;
+
+	if (!p->opts.wall)
+		return 0;
+	/* Samples of switches back in first: they end spans the scan must not claim. */
+	sampler__drain(p->sampler);
+	n = sampler__scan_offcpu(p->sampler, until_ns);
+	p->last_scan_ns = now_ns();
+	return n < 0 ? n : 0;
 }
 
 int profiler__poll(struct profiler *p)
@@ -718,12 +962,15 @@ int profiler__poll(struct profiler *p)
 	handle_deferred(p, now);
 	run_due_work(p, now);
 	bound_dict(p);
+	if (p->opts.wall && now - p->last_scan_ns >= SCAN_NS)
+		profiler__account_offcpu(p, 0);
 	return n < 0 ? n : 0;
 }
 
 void profiler__stop(struct profiler *p)
 {
 	sampler__stop(p->sampler);
+	profiler__account_offcpu(p, 0);
 	sampler__drain(p->sampler);
 	handle_deferred(p, now_ns());
 }
@@ -828,5 +1075,11 @@ void profiler__free(struct profiler *p)
 	free(p->deferred);
 	free(p->ids);
 	free(p->wids);
+	free(p->scan_frames);
+	hmap__free(p->offcpu_ids);
+	hmap__free(p->gil_notices);
+	if (p->pending)
+		hmap__for_each(p->pending, free_pending, NULL);
+	hmap__free(p->pending);
 	free(p);
 }

@@ -35,6 +35,8 @@ struct profiler_opts {
 	bool pid_filter;	/* only -p PIDs and followed processes (a command's) */
 	bool no_lines;		/* one frame per function, not per line */
 	bool origins;		/* note each process's unit or container */
+	bool wall;		/* wall mode: off-CPU time too */
+	bool gil_only;		/* --gil: only samples of threads holding the GIL */
 	bool verbose;
 };
 
@@ -53,6 +55,9 @@ struct profiler_stats {
 	__u64 dict_resets;
 	__u64 stale_repaired;		/* entries found stale by the sweep */
 	__u64 late_samples;		/* counted in a later window than their own */
+	__u64 gil_filtered;		/* --gil: samples left out */
+	__u64 offcpu_scanned;		/* wall mode: off-CPU spans found by the scan */
+	__u64 offcpu_scan_failed;	/* ... whose stack could not be walked */
 	__u64 tlbc_frames;		/* free-threaded: frames in per-thread bytecode */
 	__u64 tlbc_failures;
 };
@@ -71,6 +76,11 @@ int profiler__follow(struct profiler *p, pid_t pid);
 int profiler__start(struct profiler *p);
 /* Drain the rings and run due discovery work; call every few tens of ms. */
 int profiler__poll(struct profiler *p);
+/*
+ * Wall mode: count now the off-CPU time, up to @until_ns (CLOCK_MONOTONIC;
+ * 0: now), of threads still off CPU (at a window's end, at the end).
+ */
+int profiler__account_offcpu(struct profiler *p, __u64 until_ns);
 /* Stop sampling and drain what the kernel still holds. */
 void profiler__stop(struct profiler *p);
 

@@ -13,6 +13,7 @@
 
 struct sampler {
 	struct pybpfprof_bpf *skel;
+	int wall_refused;		/* wall mode asked for, and the kernel's -errno */
 	struct ring_buffer *rb;
 	struct sampler_callbacks cb;
 	struct bpf_link **links;	/* one per online CPU; each owns its perf fd */
@@ -42,6 +43,36 @@ static int on_event_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * Open, size and load the skeleton; with @wall, the wall-mode programs
+ * too (sched_switch and sys_exit tracepoints, the task iterator).
+ */
+static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
+{
+	int err;
+
+	s->skel = pybpfprof_bpf__open();
+	if (!s->skel)
+		return -errno;
+	s->skel->rodata->max_depth = o->max_depth;
+	s->skel->rodata->pid_filter = o->pid_filter;
+	s->skel->rodata->wall_period_ns = wall ? o->wall_period_ns : 0;
+	err = bpf_map__set_max_entries(s->skel->maps.samples, o->ring_size);
+	if (err)
+		return err;
+	if (!wall) {
+		/* CPU mode: no switch tracking, and no room kept for it. */
+		bpf_program__set_autoload(s->skel->progs.on_switch, false);
+		bpf_program__set_autoload(s->skel->progs.on_syscall_return, false);
+		bpf_program__set_autoload(s->skel->progs.offcpu_scan, false);
+		bpf_map__set_max_entries(s->skel->maps.offcpu, 1);
+	}
+	err = pybpfprof_bpf__load(s->skel);
+	if (!err)
+		err = pybpfprof_bpf__attach(s->skel);
+	return err;
+}
+
 struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler_callbacks *cb,
 			      int *err)
 {
@@ -57,20 +88,17 @@ struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler
 		*err = s->ncpus ? s->ncpus : -EINVAL;
 		goto err_free;
 	}
-	s->skel = pybpfprof_bpf__open();
-	if (!s->skel) {
-		*err = -errno;
-		goto err_free;
+	*err = load_skel(s, o, o->wall_period_ns);
+	if (*err && o->wall_period_ns) {
+		/*
+		 * A kernel without what wall mode needs (tracepoints with BTF
+		 * 5.5, task iterators 5.8) still samples CPU time: say so, go on.
+		 */
+		pybpfprof_bpf__destroy(s->skel);
+		s->skel = NULL;
+		s->wall_refused = *err;
+		*err = load_skel(s, o, false);
 	}
-	s->skel->rodata->max_depth = o->max_depth;
-	s->skel->rodata->pid_filter = o->pid_filter;
-	*err = bpf_map__set_max_entries(s->skel->maps.samples, o->ring_size);
-	if (*err)
-		goto err_free;
-	*err = pybpfprof_bpf__load(s->skel);
-	if (*err)
-		goto err_free;
-	*err = pybpfprof_bpf__attach(s->skel);
 	if (*err)
 		goto err_free;
 
@@ -87,6 +115,11 @@ struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler
 err_free:
 	sampler__close(s);
 	return NULL;
+}
+
+int sampler__wall_refused(const struct sampler *s)
+{
+	return s->wall_refused;
 }
 
 /* Online CPUs from "0-3,5" in sysfs. */
@@ -211,6 +244,34 @@ int sampler__unwant_pid(struct sampler *s, pid_t pid)
 	int err = bpf_map__delete_elem(s->skel->maps.wanted, &key, sizeof(key), 0);
 
 	return err == -ENOENT ? 0 : err;
+}
+
+int sampler__scan_offcpu(struct sampler *s, __u64 until_ns)
+{
+	struct offcpu_scan_rec rec;
+	struct bpf_link *link = s->skel->links.offcpu_scan;
+	int fd, n = 0, err = 0;
+	ssize_t got;
+
+	if (!link)
+		return -ENOTSUP;
+	s->skel->bss->scan_until_ns = until_ns;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		return -errno;
+	/* Records are written whole into the seq_file: read them one at a time. */
+	while ((got = read(fd, &rec, sizeof(rec))) > 0) {
+		if (got != sizeof(rec)) {
+			err = -EIO;
+			break;
+		}
+		s->cb.on_offcpu(&rec, s->cb.ctx);
+		n++;
+	}
+	if (got < 0)
+		err = -errno;
+	close(fd);
+	return err ?: n;
 }
 
 int sampler__drain(struct sampler *s)

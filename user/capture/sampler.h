@@ -19,6 +19,8 @@ struct sampler_callbacks {
 	/* @frames: hdr->nframes frames, leaf first (validated against the record size). */
 	void (*on_sample)(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx);
 	void (*on_event)(const struct pyprof_event *e, void *ctx);
+	/* Wall mode: a thread still off CPU, found by sampler__scan_offcpu(). */
+	void (*on_offcpu)(const struct offcpu_scan_rec *r, void *ctx);
 	void *ctx;
 };
 
@@ -26,11 +28,14 @@ struct sampler_opts {
 	unsigned int max_depth;
 	bool pid_filter;
 	size_t ring_size;	/* bytes, power of two */
+	__u64 wall_period_ns;	/* wall mode: 1e9 / HZ; 0: CPU mode */
 };
 
 /* Open, load, attach tracepoints. NULL with *@err = -errno on failure. */
 struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler_callbacks *cb,
 			      int *err);
+/* Wall mode was asked for and the kernel refused it: its -errno (else 0). */
+int sampler__wall_refused(const struct sampler *s);
 /* Start sampling every online CPU at @freq Hz. */
 int sampler__start(struct sampler *s, unsigned int freq);
 /* Stop sampling; records already in the rings stay there to drain. */
@@ -46,6 +51,11 @@ int sampler__del_proc(struct sampler *s, pid_t pid);
 int sampler__want_pid(struct sampler *s, pid_t pid, bool children);
 int sampler__unwant_pid(struct sampler *s, pid_t pid);
 
+/*
+ * Wall mode: claim the off-CPU time, up to @until_ns (0: now), of every
+ * Python thread still off CPU; on_offcpu() gets each. Count or -errno.
+ */
+int sampler__scan_offcpu(struct sampler *s, __u64 until_ns);
 /* Consume every record now in the rings (events first): count or -errno. */
 int sampler__drain(struct sampler *s);
 void sampler__counters(struct sampler *s, __u64 out[CNT_MAX]);

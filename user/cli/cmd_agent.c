@@ -81,6 +81,8 @@ static const struct option long_options[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "gil", no_argument, NULL, OPT_GIL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -120,6 +122,9 @@ const char agent_usage[] =
 "      --max-depth N      frames kept per stack, 1-1024 (default 256)\n"
 "      --ring-size SIZE   kernel ring buffer, a power of two (default 8M)\n"
 "      --no-lines         one frame per function, not one per line\n"
+"      --mode MODE        cpu (default): on-CPU time; wall: off-CPU time too,\n"
+"                         pushed as __name__=wall\n"
+"      --gil              only samples of threads holding the GIL\n"
 "  -v, --verbose          report discovered processes and each push\n"
 "      --version          print the version and exit\n"
 "  -h, --help             print this help and exit\n"
@@ -362,6 +367,7 @@ static void submit(struct agent *ag, struct agg *agg, __u64 start, __u64 end)
 		return;
 	}
 	snap->seq = ++ag->seq;
+	snap->wall = ag->o.wall;
 	atomic_fetch_add(&metrics.windows_closed, 1);
 	for (size_t i = 0; i < ag->nsinks; i++)
 		sink__submit(ag->sinks[i], snap);
@@ -388,6 +394,8 @@ static void rotate(struct agent *ag, __u64 now)
 {
 	profiler__poll(ag->s.prof);
 	while (ag->cur_end + CLOSE_GRACE_NS <= now) {
+		/* Threads still off CPU: their time up to the end, in this window. */
+		profiler__account_offcpu(ag->s.prof, ag->cur_end);
 		struct agg *next = agg__new();
 
 		if (!next) {
@@ -472,7 +480,9 @@ static void finish_scrapes(struct agent *ag, __u64 now, bool all)
 		profiler__remove_window(ag->s.prof, s->agg);
 		snap = snapshot__new(s->agg, unix_ns(ag, s->start_ns), end - s->start_ns,
 				     ag->o.frequency, ag->s.hostname);
-		if (!snap)
+		if (snap)
+			snap->wall = ag->o.wall;
+		else
 			agg__free(s->agg);
 		s->agg = NULL;
 		scrape__complete(&ag->scrapes, s, snap, snap ? 0 : -ENOMEM);
@@ -586,6 +596,7 @@ static void shut_down(struct agent *ag)
 	session__stop(&ag->s);	/* sampling off, rings drained */
 	if (ag->cur) {
 		rotate(ag, now);
+		profiler__account_offcpu(ag->s.prof, 0);
 		profiler__remove_window(ag->s.prof, ag->cur);
 		if (now > ag->cur_start)
 			submit(ag, ag->cur, ag->cur_start, now);

@@ -194,6 +194,7 @@ static int finish(struct record *r, double duration)
 		.start_unix_ns = r->s.start_unix_ns,
 		.hostname = r->s.hostname,
 		.threads = r->o.threads,
+		.wall = r->o.wall,
 	};
 	struct agg *agg = r->agg, *focused = NULL;
 	int err;

@@ -107,6 +107,7 @@ int cmd_top(int argc, char **argv)
 		goto out;
 	}
 	t->view.frequency = t->o.frequency;
+	t->view.wall = t->o.wall;
 	t->view.hostname = t->s.hostname;
 	err = top__begin();
 	if (err) {

@@ -123,6 +123,17 @@ bool options__common(int opt, const char *arg, struct cli_opts *o)
 	case OPT_NO_LINES:
 		o->no_lines = true;
 		return true;
+	case OPT_MODE:
+		if (!strcmp(arg, "wall"))
+			o->wall = true;
+		else if (!strcmp(arg, "cpu"))
+			o->wall = false;
+		else
+			die("invalid --mode '%s': expected cpu or wall", arg);
+		return true;
+	case OPT_GIL:
+		o->gil_only = true;
+		return true;
 	case 'v':
 		o->verbose++;
 		return true;
@@ -167,6 +178,8 @@ static const struct option long_options[] = {
 	{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
 	{ "threads", no_argument, NULL, OPT_THREADS },
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "gil", no_argument, NULL, OPT_GIL },
 	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "private", no_argument, NULL, OPT_PRIVATE },

@@ -29,6 +29,8 @@ enum {
 	OPT_FOCUS,
 	OPT_RING_SIZE,
 	OPT_PRIVATE,
+	OPT_MODE,
+	OPT_GIL,
 	OPT_FIRST_COMMAND_OWN,	/* commands number their own options from here */
 };
 
@@ -41,6 +43,8 @@ struct cli_opts {
 	size_t ring_size;	/* --ring-size, bytes */
 	const char *ring_arg;	/* as given, for errors */
 	bool no_lines;
+	bool wall;		/* --mode wall */
+	bool gil_only;		/* --gil */
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 	char **command;		/* -- COMMAND [ARG]...: NULL-terminated; NULL: none */
 	/* The one-shot run's outputs. */

@@ -154,6 +154,8 @@ int session__load(struct session *s)
 		.pid_filter = o->npids > 0 || o->command,
 		.no_lines = o->no_lines,
 		.origins = s->want_origins,
+		.wall = o->wall,
+		.gil_only = o->gil_only,
 		.verbose = o->verbose > 0,
 	};
 	char why[512];
@@ -282,6 +284,11 @@ void session__print_summary(struct session *s, double duration)
 	if (c[CNT_EVENTS_LOST])
 		fprintf(stderr, ", %llu process events lost",
 			(unsigned long long)c[CNT_EVENTS_LOST]);
+	if (c[CNT_OFFCPU_LOST])
+		fprintf(stderr, ", %llu off-CPU spans not recorded (map full)",
+			(unsigned long long)c[CNT_OFFCPU_LOST]);
+	if (st.gil_filtered)
+		fprintf(stderr, ", %llu left out by --gil", (unsigned long long)st.gil_filtered);
 	fputc('\n', stderr);
 	if (s->o->verbose)
 		fprintf(stderr, "pybpfprof: %llu code objects unreadable, %llu symbolizer cache "

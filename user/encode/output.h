@@ -23,6 +23,8 @@ struct output_meta {
 	 * Pyroscope and Parca index (implies per-thread samples).
 	 */
 	bool backend_labels;
+	/* Wall mode: pprof's second sample type is wall/nanoseconds, not cpu. */
+	bool wall;
 	/* When set, the pprof writer stores here the uncompressed size and
 	 * the number of Sample messages (backends limit both). */
 	size_t *raw_bytes;
@@ -45,7 +47,13 @@ int output_pstats__write(const struct agg *a, const struct output_meta *m, FILE 
 int output__frame_label(const struct agg_frame *fr, char *buf, size_t size);
 /* The process frame: "comm (pid)". */
 int output__proc_label(const struct agg_proc *p, char *buf, size_t size);
-/* The thread frame of --threads: "name (tid N)", or "tid N" without a name. */
-int output__thread_label(__u32 tid, const char *name, char *buf, size_t size);
+/*
+ * The thread frame of --threads: "name (tid N)", or "thread (tid N)"
+ * without a name; with a known GIL state (enum gil_state) "name (tid N,
+ * GIL held)".
+ */
+int output__thread_label(__u32 tid, const char *name, unsigned int gil, char *buf, size_t size);
+/* "held", "waiting", "none", "attached"; NULL for an unknown state. */
+const char *output__gil_name(unsigned int gil);
 
 #endif /* __OUTPUT_H */

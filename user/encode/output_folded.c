@@ -59,6 +59,7 @@ struct folded {
 struct folded_root {
 	__u32 proc_id;
 	__u32 tid;
+	__u32 gil;		/* enum gil_state: part of the thread frame */
 	const char *thread_name;
 };
 
@@ -70,21 +71,23 @@ struct label_ref {
 /* The root id of a stack: its process, or its (process, thread). */
 static int folded__root(struct folded *fo, const struct agg_stack *s, __u32 *root)
 {
-	__u32 pair[2] = { s->proc_id, s->tid }, *id;
+	__u32 triple[3] = { s->proc_id, s->tid, agg_stack_gil(s->flags) }, *id;
 	bool created;
 
 	if (!fo->threads) {
 		*root = s->proc_id;
 		return 0;
 	}
-	id = hmap__insert(fo->root_ids, pair, &created);
+	id = hmap__insert(fo->root_ids, triple, &created);
 	if (!id)
 		return -ENOMEM;
 	if (created) {
 		if (array__reserve((void **)&fo->roots, &fo->roots_cap, fo->nroots + 1,
 				   sizeof(*fo->roots)))
 			return -ENOMEM;
-		fo->roots[fo->nroots] = (struct folded_root){ s->proc_id, s->tid, s->thread_name };
+		fo->roots[fo->nroots] = (struct folded_root){
+			s->proc_id, s->tid, triple[2], s->thread_name,
+		};
 		*id = (__u32)fo->nroots++;
 	}
 	*root = *id;
@@ -144,9 +147,9 @@ static char *label_dup(const struct agg_frame *fr)
 
 /* A process label (@proc_label) or, without it, a thread label, malloc'd. */
 static char *root_label_dup(int (*proc_label)(const struct agg_proc *, char *, size_t),
-			    const struct agg_proc *p, __u32 tid, const char *name)
+			    const struct agg_proc *p, __u32 tid, const char *name, __u32 gil)
 {
-	int n = proc_label ? proc_label(p, NULL, 0) : output__thread_label(tid, name, NULL, 0);
+	int n = proc_label ? proc_label(p, NULL, 0) : output__thread_label(tid, name, gil, NULL, 0);
 	char *s;
 
 	if (n < 0)
@@ -157,7 +160,7 @@ static char *root_label_dup(int (*proc_label)(const struct agg_proc *, char *, s
 	if (proc_label)
 		proc_label(p, s, (size_t)n + 1);
 	else
-		output__thread_label(tid, name, s, (size_t)n + 1);
+		output__thread_label(tid, name, gil, s, (size_t)n + 1);
 	return s;
 }
 
@@ -190,8 +193,8 @@ static int folded__make_labels(struct folded *fo)
 	for (size_t i = 0; i < fo->nroots; i++) {
 		const struct folded_root *r = fo->threads ? &fo->roots[i] : NULL;
 		const struct agg_proc *p = agg__proc(fo->a, r ? r->proc_id : (__u32)i);
-		char *proc = root_label_dup(output__proc_label, p, 0, NULL);
-		char *thread = r ? root_label_dup(NULL, NULL, r->tid, r->thread_name) : NULL;
+		char *proc = root_label_dup(output__proc_label, p, 0, NULL, 0);
+		char *thread = r ? root_label_dup(NULL, NULL, r->tid, r->thread_name, r->gil) : NULL;
 
 		if (!proc || (r && !thread)) {
 			free(proc);
@@ -346,7 +349,7 @@ int output_folded__write(const struct agg *a, const struct output_meta *m, FILE 
 		return -EINVAL;
 	fo.threads = m && m->threads;
 	if (fo.threads) {
-		fo.root_ids = hmap__new(2 * sizeof(__u32), sizeof(__u32));
+		fo.root_ids = hmap__new(3 * sizeof(__u32), sizeof(__u32));
 		if (!fo.root_ids)
 			return -ENOMEM;
 	}

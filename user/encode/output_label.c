@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include "output.h"
+#include "pybpfprof.h"
 
 /*
  * Replace, byte for byte, ';' by ':' and control characters by '?':
@@ -61,7 +62,9 @@ int output__frame_label(const struct agg_frame *fr, char *buf, size_t size)
 		return -EINVAL;
 	qualname = fr->qualname ? fr->qualname : "?";
 	file = fr->file ? fr->file : "?";
-	if (fr->line < 0)
+	if (agg_frame_is_pseudo(fr))
+		n = snprintf(buf, size, "%s", qualname);
+	else if (fr->line < 0)
 		n = snprintf(buf, size, "%s (%s)", qualname, file);
 	else
 		n = snprintf(buf, size, "%s (%s:%d)", qualname, file, fr->line);
@@ -90,12 +93,28 @@ int output__proc_label(const struct agg_proc *p, char *buf, size_t size)
 	return output__frame_label(&pseudo, buf, size);
 }
 
-int output__thread_label(__u32 tid, const char *name, char *buf, size_t size)
+const char *output__gil_name(unsigned int gil)
+{
+	static const char *const names[] = {
+		[GIL_STATE_HELD] = "held",
+		[GIL_STATE_WAITING] = "waiting",
+		[GIL_STATE_NONE] = "none",
+		[GIL_STATE_ATTACHED] = "attached",
+	};
+
+	return gil < sizeof(names) / sizeof(names[0]) ? names[gil] : NULL;
+}
+
+int output__thread_label(__u32 tid, const char *name, unsigned int gil, char *buf, size_t size)
 {
 	struct agg_frame pseudo = { .line = -1 };
-	char id[24];
+	const char *g = output__gil_name(gil);
+	char id[48];
 
-	snprintf(id, sizeof(id), "tid %u", tid);
+	if (g)
+		snprintf(id, sizeof(id), "tid %u, GIL %s", tid, g);
+	else
+		snprintf(id, sizeof(id), "tid %u", tid);
 	if (!name || !*name) {
 		pseudo.qualname = "thread";
 		pseudo.file = id;

@@ -3,12 +3,13 @@
  * pprof: a gzip-compressed Profile message of google/pprof
  * proto/profile.proto, as read by `go tool pprof`, Parca and Pyroscope.
  *
- *	sample_type	[samples/count, cpu/nanoseconds]
- *	period_type	cpu/nanoseconds, period = 1e9 / Hz
+ *	sample_type	[samples/count, cpu/nanoseconds] (wall mode: wall/nanoseconds)
+ *	period_type	cpu/nanoseconds (wall/nanoseconds), period = 1e9 / Hz
  *	sample		location_id leaf first, value [count, count * period],
  *			labels pid, comm and, with --threads, tid, thread_name;
  *			for a backend (the agent), string labels pid, comm,
- *			thread_name and container_id, and tid
+ *			thread_name and container_id, and tid; and gil
+ *			(held|waiting|none|attached) where the version tells
  *	location	one per (function, executing line), one Line each
  *	function	one per (qualname, file, first line)
  *	mapping		one, for all locations, marked as symbolized
@@ -96,6 +97,7 @@ struct gz {
 struct pp_root {
 	__u32 proc_id;
 	__u32 tid;			/* 0 without --threads */
+	__u32 gil;			/* enum gil_state: the "gil" label */
 	const char *thread_name;	/* first one seen, may be NULL */
 };
 
@@ -199,7 +201,7 @@ static int flush_out(struct gz *g, struct pb *out, bool force)
 
 static int pp__root(struct pp *pp, const struct agg_stack *s, __u32 *root)
 {
-	__u32 pair[2] = { s->proc_id, pp->threads ? s->tid : 0 }, *id;
+	__u32 pair[3] = { s->proc_id, pp->threads ? s->tid : 0, agg_stack_gil(s->flags) }, *id;
 	bool created;
 
 	id = hmap__insert(pp->root_ids, pair, &created);
@@ -211,7 +213,7 @@ static int pp__root(struct pp *pp, const struct agg_stack *s, __u32 *root)
 			hmap__delete(pp->root_ids, pair);
 			return -ENOMEM;
 		}
-		pp->roots[pp->nroots] = (struct pp_root){ s->proc_id, pair[1], NULL };
+		pp->roots[pp->nroots] = (struct pp_root){ s->proc_id, pair[1], pair[2], NULL };
 		*id = (__u32)pp->nroots++;
 	}
 	*root = *id;
@@ -362,7 +364,8 @@ static int pp__merge(struct pp *pp)
 
 /* Strings every profile uses, interned first so their indices are fixed. */
 struct pp_strings {
-	long long samples, count, cpu, nanoseconds, pid, comm, tid, thread_name, container_id;
+	long long samples, count, cpu, wall, nanoseconds, pid, comm, tid, thread_name,
+		  container_id, gil;
 };
 
 static int intern(struct pb_strtab *t, const char *s, long long *idx)
@@ -377,7 +380,8 @@ static int pp__intern_fixed(struct pb_strtab *t, struct pp_strings *st)
 	       intern(t, "cpu", &st->cpu) ?: intern(t, "nanoseconds", &st->nanoseconds) ?:
 	       intern(t, "pid", &st->pid) ?: intern(t, "comm", &st->comm) ?:
 	       intern(t, "tid", &st->tid) ?: intern(t, "thread_name", &st->thread_name) ?:
-	       intern(t, "container_id", &st->container_id);
+	       intern(t, "container_id", &st->container_id) ?: intern(t, "wall", &st->wall) ?:
+	       intern(t, "gil", &st->gil);
 }
 
 static void put_value_type(struct pb *out, struct pb *tmp, __u32 field, long long type,
@@ -454,6 +458,14 @@ static int pp__put_sample(struct pp_enc *e, const struct pp_stack *s)
 	} else {
 		put_num_label(&e->msg, &e->sub, e->st.pid, p->pid);
 		put_str_label(&e->msg, &e->sub, e->st.comm, comm);
+	}
+	/* The thread's GIL state, when its version lets us know it. */
+	if (output__gil_name(r->gil)) {
+		long long g;
+
+		if (intern(e->strs, output__gil_name(r->gil), &g))
+			return -ENOMEM;
+		put_str_label(&e->msg, &e->sub, e->st.gil, g);
 	}
 	if (e->pp->threads && !e->backend) {
 		put_num_label(&e->msg, &e->sub, e->st.tid, r->tid);
@@ -534,7 +546,8 @@ static int pp__put_profile_fields(struct pp_enc *e, const struct output_meta *m)
 	long long idx;
 	char buf[320];
 
-	put_value_type(&e->out, &e->sub, PROFILE_PERIOD_TYPE, e->st.cpu, e->st.nanoseconds);
+	put_value_type(&e->out, &e->sub, PROFILE_PERIOD_TYPE, m->wall ? e->st.wall : e->st.cpu,
+		       e->st.nanoseconds);
 	pb__varint_field(&e->out, PROFILE_PERIOD, (__u64)e->period);
 	pb__varint_field(&e->out, PROFILE_TIME_NANOS, m->start_unix_ns);
 	if (m->duration_s > 0 && m->duration_s < 9e9)
@@ -552,7 +565,7 @@ static int pp__put_profile_fields(struct pp_enc *e, const struct output_meta *m)
 	}
 	pb__packed_field(&e->out, PROFILE_COMMENT, comments, ncomments);
 	/* Without it readers pick the last type, which is cpu too; say so anyway. */
-	pb__varint_field(&e->out, PROFILE_DEFAULT_SAMPLE_TYPE, e->st.cpu);
+	pb__varint_field(&e->out, PROFILE_DEFAULT_SAMPLE_TYPE, m->wall ? e->st.wall : e->st.cpu);
 	return flush_out(&e->gz, &e->out, false);
 }
 
@@ -579,7 +592,8 @@ static int pp__encode(struct pp_enc *e, const struct output_meta *m)
 	if (err)
 		return err;
 	put_value_type(&e->out, &e->sub, PROFILE_SAMPLE_TYPE, e->st.samples, e->st.count);
-	put_value_type(&e->out, &e->sub, PROFILE_SAMPLE_TYPE, e->st.cpu, e->st.nanoseconds);
+	put_value_type(&e->out, &e->sub, PROFILE_SAMPLE_TYPE, m->wall ? e->st.wall : e->st.cpu,
+		       e->st.nanoseconds);
 
 	for (size_t i = 0; i < pp->nstacks; i++) {
 		if (pp->stacks[i].merged)
@@ -664,7 +678,7 @@ int output_pprof__write(const struct agg *a, const struct output_meta *m, FILE *
 	pp.threads = m->threads || m->backend_labels;
 	if (m->nsamples)
 		*m->nsamples = 0;
-	pp.root_ids = hmap__new(2 * sizeof(__u32), sizeof(__u32));
+	pp.root_ids = hmap__new(3 * sizeof(__u32), sizeof(__u32));
 	if (!pp.root_ids)
 		return -ENOMEM;
 	err = agg__for_each_stack(a, pp__collect, &pp);

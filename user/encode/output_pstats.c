@@ -149,8 +149,10 @@ static struct ps_func *pstats__func(struct pstats *ps, const struct agg_frame *f
 		fn->seen = true;
 		fn->first_line = fr->first_line;
 		*err = utf8_or_copy(fr->qualname, &fn->qualname, &fn->qualname_buf);
+		/* A pseudo-frame is keyed like cProfile's built-ins: ('~', 0, name). */
 		if (!*err)
-			*err = utf8_or_copy(fr->file, &fn->file, &fn->file_buf);
+			*err = utf8_or_copy(agg_frame_is_pseudo(fr) ? "~" : fr->file, &fn->file,
+					    &fn->file_buf);
 		if (*err)
 			return NULL;
 		if (fr->func_id >= ps->nfuncs)

@@ -318,6 +318,10 @@ static void ss__write_frames(const struct ss *ss, FILE *f)
 		fr = agg__frame(ss->a, ss->frame_of[i]);
 		fputs("{\"name\":", f);
 		json__str(f, fr->qualname);
+		if (agg_frame_is_pseudo(fr)) {
+			fputc('}', f);
+			continue;
+		}
 		fputs(",\"file\":", f);
 		json__str(f, fr->file);
 		if (fr->line >= 0)
@@ -332,7 +336,7 @@ static char *ss__profile_name(const struct ss *ss, const struct ss_root *r)
 {
 	const struct agg_proc *p = agg__proc(ss->a, r->proc_id);
 	int np = output__proc_label(p, NULL, 0);
-	int nt = ss->threads ? output__thread_label(r->tid, r->thread_name, NULL, 0) : 0;
+	int nt = ss->threads ? output__thread_label(r->tid, r->thread_name, 0, NULL, 0) : 0;
 	char *name;
 
 	if (np < 0 || nt < 0)
@@ -343,7 +347,7 @@ static char *ss__profile_name(const struct ss *ss, const struct ss_root *r)
 	output__proc_label(p, name, (size_t)np + 1);
 	if (ss->threads) {
 		memcpy(name + np, ": ", 2);
-		output__thread_label(r->tid, r->thread_name, name + np + 2, (size_t)nt + 1);
+		output__thread_label(r->tid, r->thread_name, 0, name + np + 2, (size_t)nt + 1);
 	}
 	return name;
 }

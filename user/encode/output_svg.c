@@ -411,13 +411,13 @@ static __u32 svg__proc_label(struct svg *sv, __u32 proc_id)
 	return id;
 }
 
-static __u32 svg__thread_label(struct svg *sv, __u32 tid, const char *name)
+static __u32 svg__thread_label(struct svg *sv, __u32 tid, const char *name, __u32 gil)
 {
-	int n = output__thread_label(tid, name, NULL, 0);
+	int n = output__thread_label(tid, name, gil, NULL, 0);
 
 	if (svg__buf(sv, n))
 		return NO_ID;
-	output__thread_label(tid, name, sv->buf, (size_t)n + 1);
+	output__thread_label(tid, name, gil, sv->buf, (size_t)n + 1);
 	return svg__label(sv, KIND_THREAD, sv->buf, (size_t)n, sv->buf);
 }
 
@@ -471,8 +471,8 @@ static int svg__add_stack(const struct agg_stack *s, void *ctx)
 	sv->nodes[0].count += s->count;
 	err = svg__step(sv, &node, svg__proc_label(sv, s->proc_id), s->count);
 	if (!err && sv->threads)
-		err = svg__step(sv, &node, svg__thread_label(sv, s->tid, s->thread_name),
-				s->count);
+		err = svg__step(sv, &node, svg__thread_label(sv, s->tid, s->thread_name,
+							       agg_stack_gil(s->flags)), s->count);
 	if (!err && (s->flags & AGG_STACK_TRUNCATED))
 		err = svg__step(sv, &node, sv->truncated_label, s->count);
 	for (size_t i = 0; !err && i < s->nframes; i++)

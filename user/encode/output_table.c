@@ -71,6 +71,11 @@ static int table__print(const struct agg_func *funcs, size_t n, __u64 total, FIL
 			percent(fn->total, total), w, (unsigned long long)fn->own, w,
 			(unsigned long long)fn->total);
 		put_sanitized(fn->qualname, f);
+		/* "[off-CPU: ...]" and its kin: no location. */
+		if (fn->qualname[0] == '[' && !fn->file[0]) {
+			fputc('\n', f);
+			continue;
+		}
 		fputs(" (", f);
 		put_sanitized(fn->file, f);
 		/* Code with no line of its own (e.g. unreadable code objects). */

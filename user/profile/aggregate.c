@@ -586,6 +586,15 @@ __u64 agg__total_samples(const struct agg *a)
 	return a ? a->total : 0;
 }
 
+void agg__gil_totals(const struct agg *a, __u64 out[8])
+{
+	memset(out, 0, 8 * sizeof(out[0]));
+	if (!a)
+		return;
+	for (size_t off = 0; off < a->pool_len; off += STK_IDS + a->pool[off + STK_NFRAMES])
+		out[agg_stack_gil(a->pool[off + STK_FLAGS])] += stack_count(a->pool + off);
+}
+
 size_t agg__nr_stacks(const struct agg *a)
 {
 	return a ? a->nstacks : 0;

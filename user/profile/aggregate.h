@@ -23,6 +23,15 @@ struct agg_frame {
 	__u32 func_id;		/* same for every line of one function */
 };
 
+/*
+ * A pseudo-frame (bracketed name, no file: "[off-CPU: futex]"): not
+ * Python code, so writers show the bare name, without a location.
+ */
+static inline bool agg_frame_is_pseudo(const struct agg_frame *fr)
+{
+	return fr->qualname && fr->qualname[0] == '[' && fr->file && !fr->file[0];
+}
+
 /* A function: frames that share (qualname, file, first_line). */
 struct agg_func {
 	const char *qualname;
@@ -41,7 +50,16 @@ struct agg_proc {
 
 enum agg_stack_flags {
 	AGG_STACK_TRUNCATED = 1 << 0,	/* the root-most frames are missing */
+	/* Bits 1-3: the thread's GIL state, enum gil_state (0: unknown). */
+	AGG_STACK_GIL_SHIFT = 1,
+	AGG_STACK_GIL_MASK = 7 << 1,
 };
+
+/* The GIL state (enum gil_state) in a stack's flags. */
+static inline unsigned int agg_stack_gil(unsigned int flags)
+{
+	return (flags & AGG_STACK_GIL_MASK) >> AGG_STACK_GIL_SHIFT;
+}
 
 struct agg_stack {
 	__u32 proc_id;
@@ -76,6 +94,8 @@ const struct agg_frame *agg__frame(const struct agg *a, __u32 frame_id);
 const struct agg_proc *agg__proc(const struct agg *a, __u32 proc_id);
 
 __u64 agg__total_samples(const struct agg *a);
+/* Samples per GIL state (enum gil_state, 0 = unknown) into @out[8]. */
+void agg__gil_totals(const struct agg *a, __u64 out[8]);
 size_t agg__nr_stacks(const struct agg *a);
 size_t agg__nr_frames(const struct agg *a);
 size_t agg__nr_procs(const struct agg *a);

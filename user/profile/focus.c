@@ -65,7 +65,7 @@ static int focus_stack(const struct agg_stack *s, void *ctx)
 		goto err_nomem;
 	/* Re-rooted: whatever was cut off above was not truncation. */
 	if (agg__add_stack(c->out, proc_id, s->tid, s->thread_name, c->ids, n,
-			   start ? 0 : s->flags, s->count))
+			   start ? s->flags & ~AGG_STACK_TRUNCATED : s->flags, s->count))
 		goto err_nomem;
 	return 0;
 err_nomem:

@@ -18,6 +18,7 @@ struct snapshot {
 	__u64 duration_ns;
 	unsigned int frequency;
 	unsigned long seq;	/* windows of one run: 1, 2, ... */
+	bool wall;		/* wall mode: wall/nanoseconds, __name__=wall */
 	char hostname[256];
 	atomic_int refs;
 };

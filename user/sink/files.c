@@ -99,6 +99,7 @@ static void write_window(struct files_sink *k, struct snapshot *s)
 		.start_unix_ns = s->start_unix_ns,
 		.hostname = s->hostname,
 		.backend_labels = true,
+		.wall = s->wall,
 	};
 	char name[NAME_LEN + 8], path[PATH_MAX + sizeof(name) + 2], why[PATH_MAX + 256];
 	time_t t = s->start_unix_ns / 1000000000ULL;

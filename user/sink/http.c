@@ -113,6 +113,7 @@ static enum MHD_Result serve_profile(struct http_server *h, struct MHD_Connectio
 		return reply_text(c, 503, "cannot collect a profile: %s\n", strerror(-err));
 	}
 	m.duration_s = snap->duration_ns / 1e9;
+	m.wall = snap->wall;
 	m.frequency_hz = snap->frequency;
 	m.start_unix_ns = snap->start_unix_ns;
 	m.hostname = snap->hostname;

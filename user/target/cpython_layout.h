@@ -34,6 +34,20 @@ struct py_layout {
 	__s16 tstate_thread_id;
 	__s16 tstate_native_thread_id;	/* 3.11+, else -1 */
 
+	/*
+	 * The GIL (3.7+; -1 when not known: 2.7, 3.6 keep it in statics).
+	 * 3.7-3.11: struct _gil_runtime_state embedded in _PyRuntime.ceval;
+	 * 3.12+: PyInterpreterState.ceval.gil points at it (one per
+	 * interpreter, or the main one's, shared). 'holder' only means
+	 * something while 'locked' is set.
+	 */
+	__s32 runtime_gil;		/* offsetof(_PyRuntimeState, ceval.gil) */
+	__s16 interp_gil_ptr;		/* offsetof(PyInterpreterState, ceval.gil) */
+	__s16 gil_locked;		/* in the GIL struct: int locked */
+	__s16 gil_holder;		/* PyThreadState *last_holder */
+	__u16 gil_size;			/* sizeof: its futexes lie inside */
+	__s16 tstate_status;		/* 3.13+ PyThreadState._status word, else -1 */
+
 	/* PyFrameObject (<=3.10) / _PyInterpreterFrame (3.11+) */
 	__s16 frame_back;		/* f_back / previous */
 	__s16 frame_code;		/* f_code / f_executable */

@@ -206,8 +206,9 @@ struct dbg_layout {
 	size_t total;		/* sizeof(_Py_DebugOffsets) */
 	size_t rt_size, rt_interp_head;
 	size_t is_size, is_next, is_threads_head;
+	size_t is_ceval_gil, is_gil_state, is_gil_locked, is_gil_holder;
 	size_t ts_size, ts_next, ts_interp, ts_current_frame, ts_thread_id,
-	       ts_native_thread_id;
+	       ts_native_thread_id, ts_status;
 	size_t fr_size, fr_previous, fr_executable, fr_instr_ptr, fr_owner;
 	size_t co_size, co_filename, co_name, co_qualname, co_linetable,
 	       co_firstlineno, co_argcount, co_adaptive;
@@ -225,12 +226,17 @@ struct dbg_layout {
 	.is_size = offsetof(T, interpreter_state.size),			\
 	.is_next = offsetof(T, interpreter_state.next),			\
 	.is_threads_head = offsetof(T, interpreter_state.threads_head),	\
+	.is_ceval_gil = offsetof(T, interpreter_state.ceval_gil),	\
+	.is_gil_state = offsetof(T, interpreter_state.gil_runtime_state), \
+	.is_gil_locked = offsetof(T, interpreter_state.gil_runtime_state_locked), \
+	.is_gil_holder = offsetof(T, interpreter_state.gil_runtime_state_holder), \
 	.ts_size = offsetof(T, thread_state.size),			\
 	.ts_next = offsetof(T, thread_state.next),			\
 	.ts_interp = offsetof(T, thread_state.interp),			\
 	.ts_current_frame = offsetof(T, thread_state.current_frame),	\
 	.ts_thread_id = offsetof(T, thread_state.thread_id),		\
 	.ts_native_thread_id = offsetof(T, thread_state.native_thread_id), \
+	.ts_status = offsetof(T, thread_state.status),			\
 	.fr_size = offsetof(T, interpreter_frame.size),			\
 	.fr_previous = offsetof(T, interpreter_frame.previous),		\
 	.fr_executable = offsetof(T, interpreter_frame.executable),	\
@@ -371,6 +377,35 @@ static void dbg_constants(unsigned int minor, bool ft, struct py_layout *l)
 	l->unicode_ascii_bit = 6 + shift;
 }
 
+/*
+ * The GIL: ceval.gil (a pointer in PyInterpreterState) and where the
+ * lock flag and the holder sit, given relative to the interpreter's own
+ * _gil: made relative to the GIL struct here, since ceval.gil may point
+ * at another interpreter's (shared) one. Its size is not stated: the
+ * default build's struct _gil_runtime_state is 208 bytes on glibc
+ * x86-64 (two pthread conds and two mutexes after four words; the same
+ * from 3.7 to 3.13 by DWARF), free-threaded builds add an int 'enabled'
+ * in front. 0 sizes and -1 offsets mean "not known".
+ */
+static void dbg_gil(const unsigned char *b, const struct dbg_layout *d, __u64 is_size, bool ft,
+		    struct py_layout *l)
+{
+	__u64 ptr = dbg_u64(b, d->is_ceval_gil), state = dbg_u64(b, d->is_gil_state);
+	__u64 locked = dbg_u64(b, d->is_gil_locked), holder = dbg_u64(b, d->is_gil_holder);
+
+	l->runtime_gil = -1;
+	l->interp_gil_ptr = -1;
+	l->gil_locked = l->gil_holder = -1;
+	l->gil_size = 0;
+	if (ptr + 8 > is_size || ptr > DBG_OFFSET_MAX || locked < state || holder < state ||
+	    locked - state + 4 > 256 || holder - state + 8 > 256)
+		return;
+	l->interp_gil_ptr = (__s16)ptr;
+	l->gil_locked = (__s16)(locked - state);
+	l->gil_holder = (__s16)(holder - state);
+	l->gil_size = ft ? 216 : 208;
+}
+
 /* --- the parser ------------------------------------------------------ */
 
 int debug_offsets__parse(const void *buf, size_t len, struct py_layout *out,
@@ -425,6 +460,10 @@ int debug_offsets__parse(const void *buf, size_t len, struct py_layout *out,
 
 	/* Pointers and thread ids are 8 bytes, owner 1, int fields 4. */
 	err |= dbg_field(b, d->rt_interp_head, 8, rt_size, &l.runtime_interp_head);
+	dbg_gil(b, d, is_size, ft, &l);
+	/* _status: a 4-byte bitfield word (active, holds_gil, ...). */
+	if (dbg_field(b, d->ts_status, 4, ts_size, &l.tstate_status))
+		l.tstate_status = -1;
 	err |= dbg_field(b, d->is_next, 8, is_size, &l.interp_next);
 	err |= dbg_field(b, d->is_threads_head, 8, is_size, &l.interp_tstate_head);
 	err |= dbg_field(b, d->ts_next, 8, ts_size, &l.tstate_next);

@@ -377,5 +377,22 @@ void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
 	pi->code_cksum = l->code_cksum;
 	pi->frame_tlbc = tlbc;
 	pi->frames_contiguous = t->major == 3 && t->minor >= 11;
+	pi->gil_locked = l->gil_locked;
+	pi->gil_holder = l->gil_holder;
+	pi->gil_size = l->gil_size;
+	pi->interp_gil_ptr = l->interp_gil_ptr;
+	pi->tstate_status = l->tstate_status;
+	pi->gil_kind = GIL_KIND_UNKNOWN;
+	if (t->free_threaded) {
+		if (l->tstate_status >= 0)
+			pi->gil_kind = GIL_KIND_FREE;
+	} else if (l->gil_size && l->gil_locked >= 0 && l->gil_holder >= 0) {
+		if (l->runtime_gil >= 0 && t->runtime_addr) {
+			pi->gil_addr = t->runtime_addr + l->runtime_gil;
+			pi->gil_kind = GIL_KIND_HOLDER;
+		} else if (l->interp_gil_ptr >= 0) {
+			pi->gil_kind = GIL_KIND_HOLDER;
+		}
+	}
 	pi->frame_read_size = frame_read_size(l, tlbc);
 }

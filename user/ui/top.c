@@ -67,6 +67,23 @@ static void screen_size(int *rows, int *cols)
 	}
 }
 
+/* "  GIL: held 33%, waiting 60%, none 7%" when any sample knows it. */
+static void gil_summary(const struct agg *agg, __u64 total, char *buf, size_t size)
+{
+	static const char *const names[] = { NULL, "held", "waiting", "none", "attached" };
+	__u64 g[8];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	agg__gil_totals(agg, g);
+	if (!total || g[0] == total)
+		return;
+	n += snprintf(buf + n, size - n, " - GIL:");
+	for (int i = 1; i < 5 && n < size; i++)
+		if (g[i])
+			n += snprintf(buf + n, size - n, " %s %.0f%%", names[i], 100.0 * g[i] / total);
+}
+
 /* One line, cut to the screen width, cleared to its end. */
 static void put_line(const char *s, int cols)
 {
@@ -80,7 +97,7 @@ static void render(const struct agg *agg, const struct top_view *o, enum sort_ke
 	size_t nfuncs = 0;
 	struct agg_func *funcs = agg__functions(agg, &nfuncs);
 	int rows, cols, shown = 0;
-	char line[1024], label[512];
+	char line[1024], label[512], gil[128];
 
 	screen_size(&rows, &cols);
 	if (funcs && sort == SORT_TOTAL)
@@ -88,14 +105,16 @@ static void render(const struct agg *agg, const struct top_view *o, enum sort_ke
 
 	fputs("\033[H", stdout);
 	snprintf(line, sizeof(line),
-		 "pybpfprof top - %s - %.0f s at %u Hz - %llu Python processes - "
+		 "pybpfprof top - %s - %.0f s at %u Hz%s - %llu Python processes - "
 		 "%llu samples (%.1f/s), %llu lost",
-		 o->hostname, elapsed, o->frequency, (unsigned long long)st->procs_seen,
+		 o->hostname, elapsed, o->frequency, o->wall ? ", wall time" : "",
+		 (unsigned long long)st->procs_seen,
 		 (unsigned long long)total, elapsed > 0 ? total / elapsed : 0.0,
 		 (unsigned long long)st->counters[CNT_LOST]);
 	put_line(line, cols);
-	snprintf(line, sizeof(line), "sorted by %s (o: own, t: total, q: quit)",
-		 sort == SORT_OWN ? "own" : "total");
+	gil_summary(agg, total, gil, sizeof(gil));
+	snprintf(line, sizeof(line), "sorted by %s (o: own, t: total, q: quit)%s",
+		 sort == SORT_OWN ? "own" : "total", gil);
 	put_line(line, cols);
 	put_line("", cols);
 	snprintf(line, sizeof(line), "%7s %7s %9s %9s  %s", "%Own", "%Total", "OwnTime",

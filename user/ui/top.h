@@ -15,6 +15,7 @@ struct top_view {
 	unsigned int frequency;
 	const char *hostname;
 	bool sort_total;	/* t: by total; o: by own (the default) */
+	bool wall;		/* --mode wall: off-CPU time too */
 };
 
 /* Take the terminal: keys without Enter, no echo, alternate screen. */
