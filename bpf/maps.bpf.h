@@ -7,8 +7,13 @@
 #define __MAPS_BPF_H
 
 #define NSEC_PER_MSEC 1000000ULL
-/* A thread without a thread state is looked up again after this. */
-#define NEGATIVE_TTL_NS (100 * NSEC_PER_MSEC)
+/*
+ * A thread without a thread state is looked up again after this: a
+ * native thread costs a list walk per 10 ms at most, and a new Python
+ * thread caught before it bound its thread state is seen 10 ms later
+ * (a request handler's whole thread may live 25 ms).
+ */
+#define NEGATIVE_TTL_NS (10 * NSEC_PER_MSEC)
 /* An unknown process is reported to userspace at most this often. */
 #define UNKNOWN_REPORT_NS (1000 * NSEC_PER_MSEC)
 #define FRAME_BUF_SIZE PYBPFPROF_FRAME_BUF_SIZE

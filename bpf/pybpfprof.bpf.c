@@ -132,8 +132,18 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid, *want;
 	struct py_proc_info *pi;
 
-	if (child->pid != ctgid || ptgid == ctgid)	/* a new thread */
+	if (child->pid != ctgid || ptgid == ctgid) {
+		/*
+		 * A new thread. Its pthread may reuse the thread pointer of one
+		 * that exited: whatever was cached for that pointer (a thread
+		 * state, or "none" from before it was bound) is not this one's.
+		 */
+		struct tstate_key key = { .tgid = ctgid, .thread_ptr = child->thread.fsbase };
+
+		if (bpf_map_lookup_elem(&py_procs, &ctgid))
+			bpf_map_delete_elem(&tstate_cache, &key);
 		return 0;
+	}
 	if (pid_filter) {
 		want = bpf_map_lookup_elem(&wanted, &ptgid);
 		if (!want || !(*want & WANT_CHILDREN))
