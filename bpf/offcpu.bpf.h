@@ -119,7 +119,7 @@ static __always_inline void offcpu_switch_out(bool preempt, struct task_struct *
 	if (!pi)
 		return;
 	ent.fsbase = BPF_CORE_READ(prev, thread.fsbase);
-	tstate = find_tstate(pi, tgid, ent.fsbase, &gil);
+	tstate = find_tstate_cached(pi, tgid, ent.fsbase, &gil);
 	if (!tstate)
 		return;	/* not a Python thread: its time is not profiled */
 	count(CNT_SWITCHES);
@@ -141,13 +141,19 @@ static __always_inline void offcpu_switch_out(bool preempt, struct task_struct *
 		if (nr == NR_FUTEX)
 			ent.futex_addr = arg0;
 	}
-	ent.gil = ent.offcpu == OFFCPU_GIL ? GIL_STATE_WAITING : gil_state(pi, tstate, gil);
+	/*
+	 * Its GIL state is read when a sample is sent: a thread blocked in a
+	 * call keeps the GIL, or not, until the call returns.
+	 */
+	ent.gil = ent.offcpu == OFFCPU_GIL ? GIL_STATE_WAITING : GIL_STATE_UNKNOWN;
 	/*
 	 * Not in a system call: nothing runs in its context before it runs
 	 * Python again, so its stack goes out now, its weight later.
 	 */
 	if (nr < 0) {
 		ent.pending = 1;
+		if (ent.gil == GIL_STATE_UNKNOWN)
+			ent.gil = gil_state(pi, tstate, gil);
 		if (emit_stack(pi, tgid, tid, tstate, 0, ent.offcpu, ent.gil, ent.t_out,
 			       SAMPLE_PENDING))
 			return;
@@ -198,6 +204,8 @@ static __always_inline void offcpu_syscall_return(void)
 	tstate = find_tstate(pi, tgid, e.fsbase, &gil);
 	if (!tstate)
 		return;
+	if (e.gil == GIL_STATE_UNKNOWN)
+		e.gil = gil_state(pi, tstate, gil);
 	if (!emit_stack(pi, tgid, tid, tstate, k, e.offcpu, e.gil, last, 0))
 		count(CNT_OFFCPU_SAMPLES);
 }

@@ -102,4 +102,22 @@ static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tg
 	return c.found;
 }
 
+/*
+ * At a context switch, where every nanosecond counts: a cached thread
+ * state is taken without the re-check (a user memory read); whoever
+ * walks from it (only when a sample is sent) re-checks it then.
+ */
+static __always_inline __u64 find_tstate_cached(const struct py_proc_info *pi, __u32 tgid,
+						__u64 thread_ptr, __u64 *gil)
+{
+	struct tstate_key key = { .tgid = tgid, .thread_ptr = thread_ptr };
+	struct tstate_val *cached = bpf_map_lookup_elem(&tstate_cache, &key);
+
+	if (cached && cached->tstate) {
+		*gil = cached->gil;
+		return cached->tstate;
+	}
+	return find_tstate(pi, tgid, thread_ptr, gil);
+}
+
 #endif /* __TSTATE_BPF_H */
