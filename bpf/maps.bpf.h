@@ -82,23 +82,29 @@ struct {
 	__uint(max_entries, 8 << 20);		/* resized by --ring-size */
 } samples SEC(".maps");
 
-/* Wall mode: a Python thread off CPU since t_out, and why. */
-struct offcpu_ent {
-	__u64 t_out;
-	__u64 fsbase;
+/*
+ * Wall mode: per thread, in the task's own storage (no hashing at a
+ * context switch, freed with the task): whether it is off CPU since
+ * t_out (0: it is not), why, and its thread state as last found.
+ */
+struct task_wall {
+	__u64 t_out;		/* 0: no span open */
+	__u64 fsbase;		/* the thread pointer tstate was found for */
+	__u64 tstate;		/* its PyThreadState, 0 when not known */
+	__u64 gil;		/* its interpreter's GIL, 0 when not known */
 	__u64 futex_addr;	/* blocked in futex: its address, else 0 */
 	__u32 tgid;
 	__u16 offcpu;		/* OFFCPU_* or syscall + 1 */
-	__u8 gil;		/* enum gil_state at switch-out */
+	__u8 gil_state;		/* enum gil_state, if known at switch-out */
 	__u8 pending;		/* its stack was sent at switch-out */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);			/* host tid */
-	__type(value, struct offcpu_ent);
-} offcpu SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_wall);
+} task_walls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -109,104 +109,119 @@ static __always_inline void emit_weight(__u32 tgid, __u32 tid, __u32 weight, __u
 /* sched_switch, @prev still current: note when and why it stops running. */
 static __always_inline void offcpu_switch_out(bool preempt, struct task_struct *prev)
 {
-	struct offcpu_ent ent = {}, *old;
 	struct py_proc_info *pi;
-	__u32 tgid = BPF_CORE_READ(prev, tgid), tid = BPF_CORE_READ(prev, pid);
-	__u64 tstate, gil, arg0 = 0;
+	struct task_wall *w;
+	__u32 tgid = prev->tgid, tid = prev->pid;
+	__u64 tstate, gil, fsbase, arg0 = 0;
 	long nr = -1;
 
 	pi = bpf_map_lookup_elem(&py_procs, &tgid);
 	if (!pi)
 		return;
-	ent.fsbase = BPF_CORE_READ(prev, thread.fsbase);
-	tstate = find_tstate_cached(pi, tgid, ent.fsbase, &gil);
-	if (!tstate)
-		return;	/* not a Python thread: its time is not profiled */
-	count(CNT_SWITCHES);
-	old = bpf_map_lookup_elem(&offcpu, &tid);
+	w = bpf_task_storage_get(&task_walls, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!w) {
+		count(CNT_OFFCPU_LOST);
+		return;
+	}
 	/*
 	 * Off CPU again before its system call returned (preempted in the
 	 * kernel): the span that began earlier is still open, keep it.
 	 */
-	if (old && !old->pending)
+	if (w->t_out && !w->pending)
 		return;
-	ent.t_out = bpf_ktime_get_ns();
-	ent.tgid = tgid;
+	fsbase = prev->thread.fsbase;
+	if (w->tstate && w->fsbase == fsbase && w->tgid == tgid) {
+		tstate = w->tstate;
+		gil = w->gil;
+	} else {
+		tstate = find_tstate(pi, tgid, fsbase, &gil);
+		w->tstate = tstate;
+		w->gil = gil;
+		w->fsbase = fsbase;
+		w->tgid = tgid;
+	}
+	if (!tstate)
+		return;	/* not a Python thread: its time is not profiled */
+	count(CNT_SWITCHES);
+	w->t_out = bpf_ktime_get_ns();
+	w->futex_addr = 0;
+	w->pending = 0;
 	if (!preempt && task_state(prev) != 0)
 		nr = task_syscall(prev, &arg0);
 	if (preempt || task_state(prev) == 0) {
-		ent.offcpu = OFFCPU_RUNQUEUE;
+		w->offcpu = OFFCPU_RUNQUEUE;
 	} else {
-		ent.offcpu = offcpu_reason(nr, arg0, gil, pi->gil_size);
+		w->offcpu = offcpu_reason(nr, arg0, gil, pi->gil_size);
 		if (nr == NR_FUTEX)
-			ent.futex_addr = arg0;
+			w->futex_addr = arg0;
 	}
 	/*
 	 * Its GIL state is read when a sample is sent: a thread blocked in a
 	 * call keeps the GIL, or not, until the call returns.
 	 */
-	ent.gil = ent.offcpu == OFFCPU_GIL ? GIL_STATE_WAITING : GIL_STATE_UNKNOWN;
+	w->gil_state = w->offcpu == OFFCPU_GIL ? GIL_STATE_WAITING : GIL_STATE_UNKNOWN;
 	/*
 	 * Not in a system call: nothing runs in its context before it runs
 	 * Python again, so its stack goes out now, its weight later.
 	 */
 	if (nr < 0) {
-		ent.pending = 1;
-		if (ent.gil == GIL_STATE_UNKNOWN)
-			ent.gil = gil_state(pi, tstate, gil);
-		if (emit_stack(pi, tgid, tid, tstate, 0, ent.offcpu, ent.gil, ent.t_out,
-			       SAMPLE_PENDING))
+		if (w->gil_state == GIL_STATE_UNKNOWN)
+			w->gil_state = gil_state(pi, tstate, gil);
+		if (emit_stack(pi, tgid, tid, tstate, 0, w->offcpu, w->gil_state, w->t_out,
+			       SAMPLE_PENDING)) {
+			w->t_out = 0;
 			return;
+		}
+		w->pending = 1;
 	}
-	if (bpf_map_update_elem(&offcpu, &tid, &ent, BPF_ANY))
-		count(CNT_OFFCPU_LOST);
 }
 
 /* sched_switch, @next about to run: the weight of a stack sent at switch-out. */
 static __always_inline void offcpu_switch_in(struct task_struct *next)
 {
-	__u32 tid = BPF_CORE_READ(next, pid), k;
-	struct offcpu_ent *ent;
+	struct task_wall *w = bpf_task_storage_get(&task_walls, next, 0, 0);
 	__u64 last = 0, t_out;
-	__u32 tgid;
+	__u32 k;
 
-	ent = bpf_map_lookup_elem(&offcpu, &tid);
-	if (!ent || !ent->pending)
+	if (!w || !w->t_out || !w->pending)
 		return;
-	t_out = ent->t_out;
-	tgid = ent->tgid;
-	bpf_map_delete_elem(&offcpu, &tid);
-	k = grid_points(tid, t_out, bpf_ktime_get_ns(), &last);
+	t_out = w->t_out;
+	w->t_out = 0;
+	w->pending = 0;
+	k = grid_points(next->pid, t_out, bpf_ktime_get_ns(), &last);
 	/* Even with no weight: userspace forgets the stack it holds. */
-	emit_weight(tgid, tid, k, last);
+	emit_weight(w->tgid, next->pid, k, last);
 }
 
 /* A system call returns, the thread current again: account its time off CPU. */
 static __always_inline void offcpu_syscall_return(void)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now, last = 0, tstate, gil;
-	__u32 tgid = id >> 32, tid = (__u32)id, k;
-	struct offcpu_ent *ent, e;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_wall *w = bpf_task_storage_get(&task_walls, task, 0, 0);
+	__u64 now, last = 0, tstate, gil, t_out;
 	struct py_proc_info *pi;
+	__u32 tgid, tid, k;
+	__u8 gs;
 
-	ent = bpf_map_lookup_elem(&offcpu, &tid);
-	if (!ent || ent->pending)
+	if (!w || !w->t_out || w->pending)
 		return;
-	e = *ent;
-	bpf_map_delete_elem(&offcpu, &tid);
+	t_out = w->t_out;
+	w->t_out = 0;
 	now = bpf_ktime_get_ns();
-	k = grid_points(tid, e.t_out, now, &last);
+	tid = task->pid;
+	k = grid_points(tid, t_out, now, &last);
 	if (!k)
 		return;
+	tgid = task->tgid;
 	pi = bpf_map_lookup_elem(&py_procs, &tgid);
 	if (!pi)
 		return;
-	tstate = find_tstate(pi, tgid, e.fsbase, &gil);
+	/* Found again with the re-check: it is about to run from it. */
+	tstate = find_tstate(pi, tgid, w->fsbase, &gil);
 	if (!tstate)
 		return;
-	if (e.gil == GIL_STATE_UNKNOWN)
-		e.gil = gil_state(pi, tstate, gil);
-	if (!emit_stack(pi, tgid, tid, tstate, k, e.offcpu, e.gil, last, 0))
+	gs = w->gil_state == GIL_STATE_UNKNOWN ? gil_state(pi, tstate, gil) : w->gil_state;
+	if (!emit_stack(pi, tgid, tid, tstate, k, w->offcpu, gs, last, 0))
 		count(CNT_OFFCPU_SAMPLES);
 }
 
@@ -214,17 +229,21 @@ static __always_inline void offcpu_syscall_return(void)
 static __always_inline void offcpu_scan_task(struct seq_file *seq, struct task_struct *task)
 {
 	struct offcpu_scan_rec rec = {};
-	struct offcpu_ent *ent, e = {};
-	__u32 tgid = BPF_CORE_READ(task, tgid), tid = BPF_CORE_READ(task, pid);
+	struct task_wall *w;
+	__u32 tgid = task->tgid, tid = task->pid;
 	__u64 now = bpf_ktime_get_ns(), until = scan_until_ns, arg0 = 0, last = 0;
 	long nr;
 
-	if (!bpf_map_lookup_elem(&py_procs, &tgid) || BPF_CORE_READ(task, on_cpu))
+	if (!bpf_map_lookup_elem(&py_procs, &tgid) || task->on_cpu)
 		return;
 	if (!until || until > now)
 		until = now;
-	ent = bpf_map_lookup_elem(&offcpu, &tid);
-	if (!ent) {
+	w = bpf_task_storage_get(&task_walls, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!w) {
+		count(CNT_OFFCPU_LOST);
+		return;
+	}
+	if (!w->t_out) {
 		/*
 		 * Blocked in a system call since before we looked: its time
 		 * counts from now on, until the call returns. (One waiting on a
@@ -236,33 +255,31 @@ static __always_inline void offcpu_scan_task(struct seq_file *seq, struct task_s
 		nr = task_syscall(task, &arg0);
 		if (nr < 0)
 			return;
-		e.t_out = until;
-		e.tgid = tgid;
-		e.fsbase = BPF_CORE_READ(task, thread.fsbase);
+		w->t_out = until;
+		w->tgid = tgid;
+		w->fsbase = task->thread.fsbase;
+		w->tstate = 0;
+		w->pending = 0;
 		/* The GIL check needs its address: userspace makes it. */
-		e.offcpu = offcpu_reason(nr, 0, 0, 0);
-		if (nr == NR_FUTEX)
-			e.futex_addr = arg0;
-		e.gil = GIL_STATE_UNKNOWN;
-		/* -E2BIG (7): the map is full; -EEXIST: a switch-out got there first. */
-		if (bpf_map_update_elem(&offcpu, &tid, &e, BPF_NOEXIST) == -7)
-			count(CNT_OFFCPU_LOST);
+		w->offcpu = offcpu_reason(nr, 0, 0, 0);
+		w->futex_addr = nr == NR_FUTEX ? arg0 : 0;
+		w->gil_state = GIL_STATE_UNKNOWN;
 		return;
 	}
-	if (ent->t_out >= until)
+	if (w->t_out >= until)
 		return;
-	rec.weight = grid_points(tid, ent->t_out, until, &last);
+	rec.weight = grid_points(tid, w->t_out, until, &last);
 	rec.tgid = tgid;
 	rec.tid = tid;
-	rec.fsbase = ent->fsbase;
-	rec.from_ns = ent->t_out;
+	rec.fsbase = w->fsbase;
+	rec.from_ns = w->t_out;
 	rec.to_ns = until;
 	rec.last_point_ns = last;
-	rec.futex_addr = ent->futex_addr;
-	rec.offcpu = ent->offcpu;
-	rec.gil = ent->gil;
-	rec.pending = ent->pending;
-	ent->t_out = until;
+	rec.futex_addr = w->futex_addr;
+	rec.offcpu = w->offcpu;
+	rec.gil = w->gil_state;
+	rec.pending = w->pending;
+	w->t_out = until;
 	if (rec.weight)
 		bpf_seq_write(seq, &rec, sizeof(rec));
 }

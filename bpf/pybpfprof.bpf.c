@@ -110,12 +110,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	/* This thread's pthread (and thread state) may be reused: forget it. */
 	key.thread_ptr = task->thread.fsbase;
-	if (python) {
-		__u32 tid = task->pid;
-
+	if (python)
 		bpf_map_delete_elem(&tstate_cache, &key);
-		bpf_map_delete_elem(&offcpu, &tid);
-	}
 
 	/* signal->live drops before this tracepoint: 0 means the last thread. */
 	if (BPF_CORE_READ(task, signal, live.counter) == 0) {

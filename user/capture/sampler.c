@@ -65,7 +65,8 @@ static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 		bpf_program__set_autoload(s->skel->progs.on_switch, false);
 		bpf_program__set_autoload(s->skel->progs.on_syscall_return, false);
 		bpf_program__set_autoload(s->skel->progs.offcpu_scan, false);
-		bpf_map__set_max_entries(s->skel->maps.offcpu, 1);
+		/* Task storage needs 5.11: not even created without wall mode. */
+		bpf_map__set_autocreate(s->skel->maps.task_walls, false);
 	}
 	err = pybpfprof_bpf__load(s->skel);
 	if (!err)
