@@ -38,7 +38,8 @@ LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -le
 # libcurl pushes to Pyroscope; libmicrohttpd serves scrapes and /metrics.
 LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm -lpthread \
 	  $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl) \
-	  $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+	  $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd) \
+	  $(shell $(PKG_CONFIG) --libs libdw 2>/dev/null || echo -ldw)
 
 # System include dirs for -target bpf (asm/types.h and friends).
 CLANG_BPF_SYS_INCLUDES ?= $(shell $(CLANG) -v -E - </dev/null 2>&1 \

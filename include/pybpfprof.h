@@ -125,6 +125,7 @@ enum sample_flags {
 	 */
 	SAMPLE_PENDING = 1 << 2,
 	SAMPLE_WEIGHT = 1 << 3,
+	SAMPLE_NATIVE = 1 << 4,		/* a struct native_part follows the frames */
 };
 
 /* A sample's thread and the GIL. */
@@ -178,6 +179,49 @@ struct offcpu_scan_rec {
 	__u16 offcpu;
 	__u8 gil;		/* as known at switch-out, or UNKNOWN */
 	__u8 pending;		/* its stack was sent already (SAMPLE_PENDING) */
+};
+
+/*
+ * --native: what a sample carries after its Python frames (hdr.flags has
+ * SAMPLE_NATIVE): the thread's user registers, the Python frame runs'
+ * boundaries in the C stack, the kernel stack (--kernel) and a copy of
+ * the top of its user stack, each counted in struct native_part.
+ */
+enum py_native_reg {
+	PY_NATIVE_IP,
+	PY_NATIVE_SP,
+	PY_NATIVE_BP,
+	PY_NATIVE_BX,
+	PY_NATIVE_R12,
+	PY_NATIVE_R13,
+	PY_NATIVE_R14,
+	PY_NATIVE_R15,
+	PY_NATIVE_NREGS,
+};
+
+#define PY_NATIVE_MAX_BOUNDS 256	/* C stack boundaries of a stack */
+#define PY_NATIVE_MAX_KERNEL 127	/* kernel.perf_event_max_stack's default */
+#define PY_NATIVE_MAX_STACK (16 << 10)	/* bytes of user stack, at most */
+
+/*
+ * Where a run of Python frames was entered: the address of an object on
+ * the C stack of the eval loop call running it (3.12+: its entry frame;
+ * 3.11: its _PyCFrame), and how many Python frames (leaf first) come
+ * before the boundary. The native frame whose [sp, cfa) holds @addr is
+ * the eval loop call that the run replaces.
+ */
+struct native_bound {
+	__u64 addr;
+	__u32 pos;
+	__u32 pad;
+};
+
+struct native_part {
+	__u64 regs[PY_NATIVE_NREGS];
+	__u32 stack_len;	/* bytes copied from regs[PY_NATIVE_SP] up */
+	__u16 nbounds;
+	__u16 nkernel;
+	/* then: bounds[nbounds], kernel ips (__u64)[nkernel], stack bytes[stack_len] */
 };
 
 enum pyprof_event_type {
