@@ -85,7 +85,7 @@ setup() {
 	profile -F 499 -d 3 -p "$LAST_PID" -f folded --threads
 	[ "$PROFILE_STATUS" -eq 0 ]
 	local tids
-	tids=$(grep -Eo '\(tid [0-9]+\)' "$TEST_OUT" | sort -u | wc -l)
+	tids=$(grep -Eo '\(tid [0-9]+' "$TEST_OUT" | sort -u | wc -l)
 	[ "$tids" -ge 20 ]
 	assert_folded_has "Thread\\.run .*;$SPIN"
 }
@@ -106,7 +106,7 @@ setup() {
 	profile -F 199 -d 3 -p "$LAST_PID" -f folded --threads
 	[ "$PROFILE_STATUS" -eq 0 ]
 	local tids
-	tids=$(grep -E ";$SPIN" "$TEST_OUT" | grep -Eo '\(tid [0-9]+\)' | sort -u | wc -l)
+	tids=$(grep -E ";$SPIN" "$TEST_OUT" | grep -Eo '\(tid [0-9]+' | sort -u | wc -l)
 	# Only the GIL holder runs, and the GIL stays with a thread for
 	# ~100 ms under this contention: a few dozen of the 1000 get sampled
 	# in 3 s, and every sample finds its thread state.

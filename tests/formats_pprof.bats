@@ -120,6 +120,9 @@ for s in samples:
     key = "pid " + s["labels"]["pid"]
     if "tid" in s["labels"]:
         key += " tid " + s["labels"]["tid"]
+        # The thread frame of --threads carries the GIL state; pprof a label.
+        if "gil" in s["labels"]:
+            key += " gil " + s["labels"]["gil"]
     k = (key, ";".join(frames))
     out[k] = out.get(k, 0) + s["count"]
 for (key, stack), n in sorted(out.items()):
@@ -140,9 +143,9 @@ for line in open(sys.argv[2]):
     if pid != want_pid:
         continue
     key, frames = "pid " + pid, frames[1:]
-    m = re.search(r"\(tid (\d+)\)$", frames[0]) if frames else None
+    m = re.search(r"\(tid (\d+)(?:, GIL (\w+))?\)$", frames[0]) if frames else None
     if m:
-        key, frames = key + " tid " + m[1], frames[1:]
+        key, frames = key + " tid " + m[1] + (" gil " + m[2] if m[2] else ""), frames[1:]
     k = (key, ";".join(frames))
     out[k] = out.get(k, 0) + int(count)
 for (key, stack), n in sorted(out.items()):

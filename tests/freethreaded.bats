@@ -38,7 +38,7 @@ get_tids() {
 threads_matching() {
 	local pid=$1 re=$2 tid n=0
 	for tid in $TIDS; do
-		grep -Eq "^[^;]+ \\($pid\\);[^;]+ \\(tid $tid\\);$re" "$TEST_OUT" && n=$((n + 1))
+		grep -Eq "^[^;]+ \\($pid\\);[^;]+ \\(tid $tid(, GIL [a-z]+)?\\);$re" "$TEST_OUT" && n=$((n + 1))
 	done
 	echo "$n"
 }

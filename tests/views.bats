@@ -19,15 +19,16 @@ setup() {
 	local tid n=0
 	for tid in $(ls /proc/"$LAST_PID"/task); do
 		name=$(cat /proc/"$LAST_PID"/task/"$tid"/comm)
-		if grep -q "^[^;]* ($LAST_PID);$(re_escape "$name") (tid $tid);" "$TEST_OUT"; then
+		# "name (tid N)", with its GIL state where the version tells it.
+		if grep -Eq "^[^;]* \($LAST_PID\);$(re_escape "$name") \(tid $tid(, GIL (held|waiting|none|attached))?\);" "$TEST_OUT"; then
 			n=$((n + 1))
 		fi
 	done
 	# The main thread and both workers.
 	[ "$n" -eq 3 ]
 	# Worker stacks sit under worker TIDs, not the main thread's.
-	assert_folded_has "\\(tid [0-9]+\\);Thread\\._bootstrap .*thread_main"
-	! grep -q "(tid $LAST_PID);Thread._bootstrap" "$TEST_OUT"
+	assert_folded_has "\\(tid [0-9]+(, GIL [a-z]+)?\\);Thread\\._bootstrap .*thread_main"
+	! grep -Eq "\\(tid $LAST_PID(, GIL [a-z]+)?\\);Thread\\._bootstrap" "$TEST_OUT"
 }
 
 @test "--no-lines: one frame per function, labelled with its first line" {

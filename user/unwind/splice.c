@@ -117,10 +117,10 @@ size_t splice__merge(size_t npy, const struct native_bound *bounds, size_t nboun
 	} else {
 		/* Before 3.11 no address ties them: each eval loop call runs one frame. */
 		for (size_t k = 0; k < nnative && placed < npy; k++) {
-			if (splice__is_eval_frame(&native[k]))
-				put(&o, MIXED_PYTHON, placed++);
-			else if (!is_plumbing(&native[k]))
-				put(&o, MIXED_NATIVE, k);
+			if (!splice__is_eval_frame(&native[k]))
+				continue;
+			put_natives(&o, native, next, k, false);
+			put(&o, MIXED_PYTHON, placed++);
 			next = k + 1;
 		}
 	}
