@@ -12,8 +12,11 @@
 #include "procfs.h"
 #include "profiler.h"
 #include "pytarget.h"
+#include "ksyms.h"
 #include "pywalk.h"
+#include "splice.h"
 #include "syscalls.h"
+#include "unwind.h"
 #include "sampler.h"
 #include "symbolize.h"
 
@@ -30,6 +33,10 @@
 /* Wall mode: threads still off CPU are accounted this often. */
 #define SCAN_NS (1000 * NSEC_PER_MSEC)
 #define NO_ID ((__u32)-1)
+/* --native: native frames of one stack kept, at most (besides Python's). */
+#define MAX_NATIVE_FRAMES 256
+/* Room for a whole stack: Python, native, kernel frames and markers. */
+#define MAX_STACK_IDS (PYBPFPROF_MAX_DEPTH + MAX_NATIVE_FRAMES + PY_NATIVE_MAX_KERNEL + 8)
 
 /*
  * After an exec the interpreter needs a moment to map libpython: look
@@ -88,6 +95,11 @@ struct profiler {
 	struct hmap *offcpu_ids;	/* OFFCPU_* code -> dictionary frame id */
 	struct hmap *gil_notices;	/* version -> said once that its GIL is unknown */
 	struct hmap *pending;		/* tid -> struct pending_stack *: weight to come */
+	struct unwinder *unwinder;	/* --native */
+	struct ksyms *ksyms;		/* --kernel */
+	struct native_frame *native;	/* one stack's native frames */
+	struct mixed_frame *mixed;	/* one stack's frames, merged */
+	__u32 *pyids;			/* one stack's Python frame ids, leaf first */
 	__u64 last_scan_ns;
 	struct agg *late;		/* takes samples older than every window */
 	struct profiler_stats stats;
@@ -179,6 +191,7 @@ static void proc_reset(struct profiler *p, struct py_process *proc)
 	proc->sym = NULL;
 	hmap__free(proc->thread_names);
 	proc->thread_names = NULL;
+	unwinder__forget(p->unwinder, proc->pid);
 	if (proc->state == PROC_PYTHON)
 		sampler__del_proc(p->sampler, proc->pid);
 	proc->state = PROC_PENDING;
@@ -442,21 +455,15 @@ static __u32 offcpu_frame(struct profiler *p, __u16 why)
  * window whose span holds @ktime: on CPU, or off CPU for the reason
  * @offcpu; @gil is the thread's GIL state.
  */
+static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
+		      size_t n, unsigned int flags, __u32 weight, __u8 gil);
+
 static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
 			const struct py_frame *frames, size_t n, __u16 sflags, __u32 weight,
 			__u16 offcpu, __u8 gil)
 {
-	struct window *late = NULL;
 	unsigned int flags = 0;
-	bool counted = false;
-	const char *tname;
 
-	if (!weight)
-		weight = 1;
-	if (p->opts.gil_only && gil != GIL_STATE_HELD && gil != GIL_STATE_ATTACHED) {
-		p->stats.gil_filtered += weight;
-		return;
-	}
 	if (n > p->opts.max_depth)
 		n = p->opts.max_depth;
 	for (size_t i = 0; i < n; i++)
@@ -466,6 +473,23 @@ static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, 
 		p->ids[n++] = offcpu_frame(p, offcpu);
 	if (sflags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
 		flags |= AGG_STACK_TRUNCATED;
+	count_ids(p, proc, tid, ktime, n, flags, weight, gil);
+}
+
+/* Count the stack in p->ids (@n frames, root first) in its windows. */
+static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
+		      size_t n, unsigned int flags, __u32 weight, __u8 gil)
+{
+	struct window *late = NULL;
+	bool counted = false;
+	const char *tname;
+
+	if (!weight)
+		weight = 1;
+	if (p->opts.gil_only && gil != GIL_STATE_HELD && gil != GIL_STATE_ATTACHED) {
+		p->stats.gil_filtered += weight;
+		return;
+	}
 	flags |= ((unsigned int)gil << AGG_STACK_GIL_SHIFT) & AGG_STACK_GIL_MASK;
 	tname = thread_name(proc, tid);
 	for (size_t i = 0; i < p->nwindows; i++) {
@@ -505,7 +529,62 @@ static void pending_count(struct profiler *p, __u32 tid, __u32 weight, __u64 kti
 		    (*ps)->offcpu, (*ps)->gil);
 }
 
-static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx)
+/* A label's dictionary id: "SYMBOL (BINARY)", "BINARY+0xOFFSET", "[k] SYMBOL". */
+static __u32 native_frame_id(struct profiler *p, const struct native_frame *f)
+{
+	char name[64];
+
+	if (f->symbol)
+		return agg__intern_frame(p->dict, f->symbol, f->binary ? f->binary : "?", 0, -1);
+	snprintf(name, sizeof(name), "%s+0x%llx", f->binary ? f->binary : "[unknown]",
+		 (unsigned long long)f->offset);
+	return agg__intern_frame(p->dict, name, "", 0, -1);
+}
+
+/*
+ * --native: the Python frames with the native stack around them, and
+ * the kernel's on top with --kernel. Into p->ids, root first; the count.
+ */
+static size_t mixed_stack(struct profiler *p, struct py_process *proc, const struct sample_hdr *hdr,
+			  const struct py_frame *frames, size_t npy, const struct native_part *np)
+{
+	const struct native_bound *bounds = (const void *)(np + 1);
+	const __u64 *kips = (const void *)(bounds + np->nbounds);
+	const __u8 *stack = (const void *)(kips + np->nkernel);
+	size_t nn, nm, n = 0;
+	bool truncated;
+
+	for (size_t i = 0; i < npy; i++)
+		p->pyids[i] = symbolizer__frame(proc->sym, &frames[i]);
+	nn = unwinder__unwind(p->unwinder, proc->pid, hdr->tid, np->regs, stack, np->stack_len,
+			      p->native, MAX_NATIVE_FRAMES, &truncated);
+	nm = splice__merge(npy, bounds, np->nbounds, proc->target.major == 3 && proc->target.minor >= 11,
+			   p->native, nn, truncated, p->mixed, MAX_STACK_IDS);
+	/* Leaf first into wids, then reversed into ids. */
+	for (size_t i = 0; p->ksyms && i < np->nkernel && n < MAX_STACK_IDS; i++) {
+		const char *sym = ksyms__name(p->ksyms, kips[i]);
+		char name[160];
+
+		snprintf(name, sizeof(name), "[k] %s", sym ? sym : "[unknown]");
+		p->wids[n++] = agg__intern_frame(p->dict, name, "", 0, -1);
+	}
+	for (size_t i = 0; i < nm && n < MAX_STACK_IDS; i++) {
+		const struct mixed_frame *m = &p->mixed[i];
+
+		if (m->kind == MIXED_PYTHON)
+			p->wids[n++] = p->pyids[m->index];
+		else if (m->kind == MIXED_NATIVE)
+			p->wids[n++] = native_frame_id(p, &p->native[m->index]);
+		else
+			p->wids[n++] = agg__intern_frame(p->dict, "[truncated]", "", 0, -1);
+	}
+	for (size_t i = 0; i < n; i++)
+		p->ids[n - 1 - i] = p->wids[i];
+	return n;
+}
+
+static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames,
+		      const struct native_part *native, void *ctx)
 {
 	struct profiler *p = ctx;
 	struct py_process *proc;
@@ -522,6 +601,16 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 	proc = proc_find(p, hdr->tgid);
 	if (!proc || proc->state != PROC_PYTHON) {
 		p->stats.dropped_samples += hdr->weight ? hdr->weight : 1;
+		return;
+	}
+	if (native && p->unwinder && (!p->opts.gil_only || hdr->gil == GIL_STATE_HELD ||
+				       hdr->gil == GIL_STATE_ATTACHED)) {
+		size_t npy = hdr->nframes > p->opts.max_depth ? p->opts.max_depth : hdr->nframes;
+
+		count_ids(p, proc, hdr->tid, hdr->ktime_ns,
+			  mixed_stack(p, proc, hdr, frames, npy, native),
+			  hdr->flags & SAMPLE_TRUNCATED ? AGG_STACK_TRUNCATED : 0,
+			  hdr->weight, hdr->gil);
 		return;
 	}
 	count_stack(p, proc, hdr->tid, hdr->ktime_ns, frames, hdr->nframes, hdr->flags,
@@ -864,6 +953,8 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 		.pid_filter = o->pid_filter,
 		.ring_size = o->ring_size,
 		.wall_period_ns = o->wall ? 1000000000ULL / o->frequency : 0,
+		.native_stack = o->native ? o->native_stack : 0,
+		.kernel_stacks = o->kernel,
 	};
 	struct profiler *p = calloc(1, sizeof(*p));
 
@@ -877,14 +968,23 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	p->dict = agg__new();
 	p->procs = hmap__new(sizeof(pid_t), sizeof(struct py_process *));
 	p->followed = hmap__new(sizeof(pid_t), sizeof(bool));
-	/* One more than the deepest stack: the off-CPU pseudo-frame. */
-	p->ids = calloc(PYBPFPROF_MAX_DEPTH + 1, sizeof(*p->ids));
-	p->wids = calloc(PYBPFPROF_MAX_DEPTH + 1, sizeof(*p->wids));
+	/* Room for the deepest mixed stack, and the off-CPU pseudo-frame. */
+	p->ids = calloc(MAX_STACK_IDS + 1, sizeof(*p->ids));
+	p->wids = calloc(MAX_STACK_IDS + 1, sizeof(*p->wids));
+	p->pyids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->pyids));
+	p->native = calloc(MAX_NATIVE_FRAMES, sizeof(*p->native));
+	p->mixed = calloc(MAX_STACK_IDS, sizeof(*p->mixed));
+	if (o->native && !(p->unwinder = unwinder__new()))
+		goto err_nomem;
+	/* No kallsyms (hidden by kptr_restrict): "[k] [unknown]" frames, still counted. */
+	if (o->kernel)
+		p->ksyms = ksyms__load();
 	p->scan_frames = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->scan_frames));
 	p->offcpu_ids = hmap__new(sizeof(__u16), sizeof(__u32));
 	p->gil_notices = hmap__new(sizeof(__u32), sizeof(bool));
 	p->pending = hmap__new(sizeof(__u32), sizeof(struct pending_stack *));
 	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids || !p->scan_frames ||
+	    !p->pyids || !p->native || !p->mixed ||
 	    !p->offcpu_ids || !p->gil_notices || !p->pending ||
 	    set_pids(p, o->pids, o->npids)) {
 		*err = -ENOMEM;
@@ -1076,6 +1176,11 @@ void profiler__free(struct profiler *p)
 	free(p->ids);
 	free(p->wids);
 	free(p->scan_frames);
+	free(p->pyids);
+	free(p->native);
+	free(p->mixed);
+	unwinder__free(p->unwinder);
+	ksyms__free(p->ksyms);
 	hmap__free(p->offcpu_ids);
 	hmap__free(p->gil_notices);
 	if (p->pending)

@@ -37,6 +37,9 @@ struct profiler_opts {
 	bool origins;		/* note each process's unit or container */
 	bool wall;		/* wall mode: off-CPU time too */
 	bool gil_only;		/* --gil: only samples of threads holding the GIL */
+	bool native;		/* --native: native frames around Python's */
+	unsigned int native_stack;	/* --native: bytes of user stack copied */
+	bool kernel;		/* --kernel: the kernel stack on top */
 	bool verbose;
 };
 

@@ -26,11 +26,24 @@ static int on_sample_record(void *ctx, void *data, size_t size)
 	struct sampler *s = ctx;
 	const struct sample_hdr *hdr = data;
 
+	const struct native_part *np = NULL;
+	size_t used;
+
 	if (size < sizeof(*hdr) ||
 	    hdr->nframes > PYBPFPROF_MAX_DEPTH ||
 	    size < sizeof(*hdr) + hdr->nframes * sizeof(struct py_frame))
 		return 0;	/* malformed: never trust a record's own count */
-	s->cb.on_sample(hdr, (const struct py_frame *)(hdr + 1), s->cb.ctx);
+	used = sizeof(*hdr) + hdr->nframes * sizeof(struct py_frame);
+	if (hdr->flags & SAMPLE_NATIVE) {
+		np = (const struct native_part *)((const char *)data + used);
+		/* Each part's count against the bytes there are. */
+		if (size - used < sizeof(*np) || np->nbounds > PY_NATIVE_MAX_BOUNDS ||
+		    np->nkernel > PY_NATIVE_MAX_KERNEL || np->stack_len > PY_NATIVE_MAX_STACK ||
+		    size - used - sizeof(*np) < np->nbounds * sizeof(struct native_bound) +
+						 np->nkernel * sizeof(__u64) + np->stack_len)
+			np = NULL;
+	}
+	s->cb.on_sample(hdr, (const struct py_frame *)(hdr + 1), np, s->cb.ctx);
 	return 0;
 }
 

@@ -17,7 +17,9 @@ struct sampler;
 
 struct sampler_callbacks {
 	/* @frames: hdr->nframes frames, leaf first (validated against the record size). */
-	void (*on_sample)(const struct sample_hdr *hdr, const struct py_frame *frames, void *ctx);
+	/* @native: --native's part (validated), or NULL. */
+	void (*on_sample)(const struct sample_hdr *hdr, const struct py_frame *frames,
+			  const struct native_part *native, void *ctx);
 	void (*on_event)(const struct pyprof_event *e, void *ctx);
 	/* Wall mode: a thread still off CPU, found by sampler__scan_offcpu(). */
 	void (*on_offcpu)(const struct offcpu_scan_rec *r, void *ctx);
@@ -29,6 +31,8 @@ struct sampler_opts {
 	bool pid_filter;
 	size_t ring_size;	/* bytes, power of two */
 	__u64 wall_period_ns;	/* wall mode: 1e9 / HZ; 0: CPU mode */
+	unsigned int native_stack;	/* --native: bytes of user stack to copy; 0: off */
+	bool kernel_stacks;	/* --kernel */
 };
 
 /* Open, load, attach tracepoints. NULL with *@err = -errno on failure. */

@@ -83,6 +83,9 @@ static const struct option long_options[] = {
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "gil", no_argument, NULL, OPT_GIL },
+	{ "native", no_argument, NULL, OPT_NATIVE },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "native-stack-size", required_argument, NULL, OPT_NATIVE_STACK },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -125,6 +128,10 @@ const char agent_usage[] =
 "      --mode MODE        cpu (default): on-CPU time; wall: off-CPU time too,\n"
 "                         pushed as __name__=wall\n"
 "      --gil              only samples of threads holding the GIL\n"
+"      --native           native (C) frames around the Python ones\n"
+"      --kernel           the kernel's frames on top of each stack\n"
+"      --native-stack-size SIZE\n"
+"                         user stack copied per sample for --native (8K)\n"
 "  -v, --verbose          report discovered processes and each push\n"
 "      --version          print the version and exit\n"
 "  -h, --help             print this help and exit\n"

@@ -23,7 +23,8 @@ static const struct cmd cmds[] = {
 
 const char commands__usage[] =
 "Usage: pybpfprof [-F HZ] [-d SECONDS] [-p PID]... [-f FORMAT] [-o FILE]...\n"
-"                 [--mode cpu|wall] [--gil] [--threads] [--no-lines]\n"
+"                 [--mode cpu|wall] [--gil] [--native] [--kernel] [--threads]\n"
+"                 [--no-lines]\n"
 "                 [--focus REGEX] [--max-depth N] [-v]\n"
 "                 [-- COMMAND [ARG]...]\n"
 "       pybpfprof top [-F HZ] [-d SECONDS] [-p PID]... [--mode cpu|wall] [--gil]\n"
@@ -57,6 +58,12 @@ const char commands__usage[] =
 "                       spend wall time, off CPU too, each off-CPU stack\n"
 "                       ending in [off-CPU: GIL|runqueue|SYSCALL]\n"
 "      --gil            keep only samples of threads holding the GIL\n"
+"      --native         native frames between the Python ones, where they\n"
+"                       were on the C stack: SYMBOL (BINARY)\n"
+"      --kernel         the kernel's frames on top of each stack, [k] SYMBOL\n"
+"      --native-stack-size SIZE\n"
+"                       bytes of user stack copied per sample for --native,\n"
+"                       1K-16K (default 8K); deeper stacks end in [truncated]\n"
 "      --focus REGEX    keep only stacks through a function matching REGEX\n"
 "                       (POSIX extended), re-rooted at it\n"
 "      --max-depth N    frames kept per stack, 1-1024 (default 256); deeper\n"

@@ -17,6 +17,7 @@ void options__defaults(struct cli_opts *o)
 	o->frequency = DEFAULT_FREQUENCY;
 	o->ring_size = DEFAULT_RING_SIZE;
 	o->max_depth = PYBPFPROF_DEFAULT_DEPTH;
+	o->native_stack = DEFAULT_NATIVE_STACK;
 }
 
 void die(const char *fmt, ...)
@@ -134,6 +135,17 @@ bool options__common(int opt, const char *arg, struct cli_opts *o)
 	case OPT_GIL:
 		o->gil_only = true;
 		return true;
+	case OPT_NATIVE:
+		o->native = true;
+		return true;
+	case OPT_KERNEL:
+		o->kernel = true;
+		return true;
+	case OPT_NATIVE_STACK:
+		o->native_stack = options__size("native stack size", arg, 1024, PY_NATIVE_MAX_STACK);
+		if (o->native_stack % 8)
+			die("invalid native stack size '%s': expected a multiple of 8 bytes", arg);
+		return true;
 	case 'v':
 		o->verbose++;
 		return true;
@@ -143,6 +155,8 @@ bool options__common(int opt, const char *arg, struct cli_opts *o)
 
 void options__finish(struct cli_opts *o)
 {
+	if (o->native && o->wall)
+		die("--native is for CPU samples: it does not combine with --mode wall yet");
 	/* The kernel's record header, ours, and the deepest stack allowed. */
 	size_t record = 8 + sizeof(struct sample_hdr) + o->max_depth * sizeof(struct py_frame);
 	size_t need = 4096;
@@ -180,6 +194,9 @@ static const struct option long_options[] = {
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "gil", no_argument, NULL, OPT_GIL },
+	{ "native", no_argument, NULL, OPT_NATIVE },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "native-stack-size", required_argument, NULL, OPT_NATIVE_STACK },
 	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "private", no_argument, NULL, OPT_PRIVATE },

@@ -19,6 +19,7 @@
 #define MAX_OUTPUTS 16
 #define DEFAULT_FREQUENCY 99
 #define DEFAULT_RING_SIZE (8U << 20)
+#define DEFAULT_NATIVE_STACK (8U << 10)
 
 /* getopt codes of long-only options, shared so every command agrees. */
 enum {
@@ -31,6 +32,9 @@ enum {
 	OPT_PRIVATE,
 	OPT_MODE,
 	OPT_GIL,
+	OPT_NATIVE,
+	OPT_KERNEL,
+	OPT_NATIVE_STACK,
 	OPT_FIRST_COMMAND_OWN,	/* commands number their own options from here */
 };
 
@@ -45,6 +49,9 @@ struct cli_opts {
 	bool no_lines;
 	bool wall;		/* --mode wall */
 	bool gil_only;		/* --gil */
+	bool native;		/* --native */
+	unsigned int native_stack;	/* --native-stack-size, bytes */
+	bool kernel;		/* --kernel */
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 	char **command;		/* -- COMMAND [ARG]...: NULL-terminated; NULL: none */
 	/* The one-shot run's outputs. */

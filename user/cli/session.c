@@ -156,6 +156,9 @@ int session__load(struct session *s)
 		.origins = s->want_origins,
 		.wall = o->wall,
 		.gil_only = o->gil_only,
+		.native = o->native,
+		.native_stack = o->native_stack,
+		.kernel = o->kernel,
 		.verbose = o->verbose > 0,
 	};
 	char why[512];
