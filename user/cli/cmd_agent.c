@@ -40,7 +40,12 @@
 #define DEFAULT_INTERVAL 10
 #define DEFAULT_KEEP 360
 #define DEFAULT_MAX_QUEUE (64U << 20)
-#define MAX_LABELS 24		/* Pyroscope takes 30 names; ours use a few */
+/*
+ * Pyroscope takes 30 label names per series: __name__, service_name and
+ * hostname, and pid, comm, thread_name and container_id, which it
+ * promotes from the samples, leave 23.
+ */
+#define MAX_LABELS 23
 /*
  * The frame dictionary keeps every frame ever named until it starts over:
  * on a host that keeps generating code it would only grow. It starts over

@@ -12,12 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "push_request.h"	/* struct label */
 #include "sink.h"
-
-struct label {
-	const char *name;
-	const char *value;
-};
 
 struct push_opts {
 	const char *url;		/* base URL, without the path */
