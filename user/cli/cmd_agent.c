@@ -607,7 +607,13 @@ static void shut_down(struct agent *ag)
 
 	session__stop(&ag->s);	/* sampling off, rings drained */
 	if (ag->cur) {
-		rotate(ag, now);
+		/*
+		 * Drained: no sample can still be on its way, so a window that
+		 * has ended closes now, without the grace. Otherwise the
+		 * samples taken since its end, in the next window, would be
+		 * freed with it, and the last window would claim their time.
+		 */
+		rotate(ag, now + CLOSE_GRACE_NS);
 		profiler__account_offcpu(ag->s.prof, 0);
 		profiler__remove_window(ag->s.prof, ag->cur);
 		if (now > ag->cur_start)
