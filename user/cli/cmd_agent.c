@@ -161,6 +161,8 @@ struct agent_opts {
 	const char *push_url;
 	const char *headers[MAX_HEADERS];
 	size_t nheaders;
+	char *texts[MAX_HEADERS];	/* header files and PYBPFPROF_PUSH_HEADERS, split */
+	size_t ntexts;
 	bool push_json;
 	const char *listen;
 	const char *output_dir;
@@ -250,10 +252,16 @@ static void add_header(struct agent_opts *a, const char *h, const char *from)
 }
 
 /* Headers, one a line, from @text (a file's or an environment variable's). */
-static void add_header_lines(struct agent_opts *a, char *text, const char *from)
+static void add_header_lines(struct agent_opts *a, const char *src, const char *from)
 {
-	char *save = NULL, *line;
+	char *save = NULL, *line, *text;
 
+	if (a->ntexts == MAX_HEADERS)
+		die("too many push header sources (at most %d)", MAX_HEADERS);
+	/* The headers point into the copy: it lives as long as they do. */
+	text = a->texts[a->ntexts++] = strdup(src);
+	if (!text)
+		die("out of memory");
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t n = strlen(line);
 
@@ -279,7 +287,7 @@ static void read_header_file(struct agent_opts *a, const char *path)
 		    ferror(f) ? strerror(errno) : "larger than 16 KiB");
 	fclose(f);
 	buf[n] = '\0';
-	add_header_lines(a, strdup(buf), "in --push-header-file");
+	add_header_lines(a, buf, "in --push-header-file");
 }
 
 static void parse_args(int argc, char **argv, struct cli_opts *o, struct agent_opts *a)
@@ -350,13 +358,21 @@ static void parse_args(int argc, char **argv, struct cli_opts *o, struct agent_o
 		die("unexpected argument '%s' (see pybpfprof agent --help)", argv[optind]);
 	env = getenv("PYBPFPROF_PUSH_HEADERS");
 	if (env && *env)
-		add_header_lines(a, strdup(env), "in PYBPFPROF_PUSH_HEADERS");
+		add_header_lines(a, env, "in PYBPFPROF_PUSH_HEADERS");
 	if (a->nheaders && !a->push_url)
 		die("push headers given without --push");
 	if (!a->push_url && !a->listen && !a->output_dir)
 		die("the agent needs somewhere to send profiles: --push URL, --listen ADDR:PORT "
 		    "or --output-dir DIR");
 	options__finish(o);
+}
+
+static void agent_opts__free(struct agent_opts *a)
+{
+	for (size_t i = 0; i < a->nlabels; i++)
+		free((char *)a->labels[i].name);
+	for (size_t i = 0; i < a->ntexts; i++)
+		free(a->texts[i]);
 }
 
 /* ---- windows -------------------------------------------------------------- */
@@ -688,6 +704,7 @@ out:
 	agg__free(ag->cur);
 	agg__free(ag->next);
 	session__free(&ag->s);
+	agent_opts__free(&ag->a);
 	free(ag);
 	return err ? 1 : 0;
 }
