@@ -215,8 +215,7 @@ static void push__attempt(struct push_sink *k)
 	if (k->verbose && res.outcome != PUSH_ABORTED)
 		log__msg("push: window %lu: %zu services, %zu profiles, %zu bytes: %s in %.0f ms",
 			 it->seq, it->req.nseries, it->req.nprofiles, it->req.len,
-			 res.status ? result_text(&res, text, sizeof(text)) : res.why,
-			 res.seconds * 1e3);
+			 result_text(&res, text, sizeof(text)), res.seconds * 1e3);
 	switch (res.outcome) {
 	case PUSH_OK:
 		atomic_fetch_add(&metrics.windows_pushed, 1);
@@ -379,8 +378,7 @@ static void push_close(struct sink *sk, __u64 deadline_ns)
 	pthread_join(k->thread, NULL);
 	for (int i = 0; i < NR_DROP_REASONS; i++)
 		dropped += atomic_load(&metrics.windows_dropped[i]);
-	if (k->verbose || dropped)
-		log__msg("push: %llu windows pushed, %llu dropped (%llu queue full, %llu too old, "
+	log__msg("push: %llu windows pushed, %llu dropped (%llu queue full, %llu too old, "
 			 "%llu rejected, %llu at shutdown)",
 			 (unsigned long long)atomic_load(&metrics.windows_pushed), dropped,
 			 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_QUEUE_FULL]),

@@ -185,8 +185,8 @@ struct push_client *push_client__new(const char *url, const char *const *headers
 		snprintf(why, size, "cannot initialize libcurl");
 		goto err_free;
 	}
+	/* The scheme was checked above, and redirects are not followed. */
 	if (curl_easy_setopt(e, CURLOPT_URL, c->endpoint) ||
-	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "pybpfprof/" PYBPFPROF_VERSION) ||
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) ||
