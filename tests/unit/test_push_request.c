@@ -9,6 +9,7 @@
  * within the limits it was given; the JSON form carries the same
  * profiles.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -579,6 +580,23 @@ static void test_json(void)
 	snapshot__put(s);
 }
 
+/* A deadline already past: given up before the first profile. */
+static void test_cancelled(void)
+{
+	_Atomic __u64 past = 1, none = 0;
+	struct push_request_opts o = { .abort_at_ns = &past };
+	struct snapshot *s = make_window(2);
+	struct push_request r;
+
+	CHECK_EQ_INT(push_request__encode(s, &o, &r), -ECANCELED);
+	CHECK(r.body == NULL && r.len == 0);
+	o.abort_at_ns = &none;
+	CHECK_EQ_INT(push_request__encode(s, &o, &r), 0);
+	CHECK_EQ_INT(r.nseries, 3);
+	push_request__free(&r);
+	snapshot__put(s);
+}
+
 int main(void)
 {
 	test_series_and_labels();
@@ -588,5 +606,6 @@ int main(void)
 	test_stack_over_limit();
 	test_empty();
 	test_json();
+	test_cancelled();
 	return unit_report("test_push_request");
 }

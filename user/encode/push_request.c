@@ -6,13 +6,16 @@
  * every backend sees the same profile. A group too big for one profile
  * is cut into runs of stacks: each agg stack is at most one pprof Sample,
  * so runs of max_samples stacks always pass the sample limit; a run over
- * the byte limit is cut again, in proportion to its size.
+ * the byte limit is cut again, in proportion to its size. A group's
+ * stacks are sorted by their frames first, so that a run holds stacks
+ * that share frames: the profiles it is cut into repeat few functions.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include "array.h"
 #include "json_writer.h"
@@ -155,6 +158,33 @@ static int enc__collect(const struct agg_stack *s, void *ctx)
 		return -ENOMEM;
 	g->stacks[g->nstacks++] = *s;
 	return 0;
+}
+
+/* By frame ids, root first, then by thread: neighbours share frames. */
+static int stack_cmp(const void *pa, const void *pb)
+{
+	const struct agg_stack *a = pa, *b = pb;
+	size_t n = a->nframes < b->nframes ? a->nframes : b->nframes;
+
+	for (size_t i = 0; i < n; i++)
+		if (a->frame_ids[i] != b->frame_ids[i])
+			return a->frame_ids[i] < b->frame_ids[i] ? -1 : 1;
+	if (a->nframes != b->nframes)
+		return a->nframes < b->nframes ? -1 : 1;
+	if (a->proc_id != b->proc_id)
+		return a->proc_id < b->proc_id ? -1 : 1;
+	return (a->tid > b->tid) - (a->tid < b->tid);
+}
+
+static bool enc__cancelled(const struct enc *e)
+{
+	__u64 at = e->o->abort_at_ns ? atomic_load(e->o->abort_at_ns) : 0;
+	struct timespec ts;
+
+	if (!at)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec >= at;
 }
 
 /* ---- one profile --------------------------------------------------------- */
@@ -411,6 +441,8 @@ static int enc__put_stacks(struct enc *e, const struct agg_stack *st, size_t n)
 		parts = (n + e->max_samples - 1) / e->max_samples;
 		goto split;
 	}
+	if (enc__cancelled(e))
+		return -ECANCELED;
 	err = enc__profile(e, st, n, &p);
 	if (err)
 		return err;
@@ -445,6 +477,7 @@ static int enc__series(struct enc *e, const struct group *g)
 
 	enc__labels(e, g->name);
 	e->series_profiles = 0;
+	qsort(g->stacks, g->nstacks, sizeof(*g->stacks), stack_cmp);
 	err = enc__put_stacks(e, g->stacks, g->nstacks);
 	if (err)
 		return err;

@@ -19,8 +19,10 @@
 #ifndef __PUSH_REQUEST_H
 #define __PUSH_REQUEST_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
 #include "aggregate.h"
 #include "snapshot.h"
 
@@ -41,6 +43,12 @@ struct push_request_opts {
 	/* Limits of one profile; 0 for Pyroscope's (tests make them small). */
 	size_t max_samples;
 	size_t max_bytes;
+	/*
+	 * When set and non-zero, a time (CLOCK_MONOTONIC) after which the
+	 * encoding gives up, looked at before each profile: a shutdown
+	 * deadline.
+	 */
+	const _Atomic __u64 *abort_at_ns;
 };
 
 struct push_request {
@@ -55,7 +63,8 @@ struct push_request {
 
 /*
  * Encode the window @s into @r (zeroed first). A window without samples
- * gives a request with no series (nothing to send). 0 or -ENOMEM.
+ * gives a request with no series (nothing to send). 0, -ENOMEM, or
+ * -ECANCELED once *abort_at_ns has passed.
  */
 int push_request__encode(const struct snapshot *s, const struct push_request_opts *o,
 			 struct push_request *r);

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The push thread. A window handed over by submit() is encoded as soon
- * as the thread is free (push_request.c), then waits in a FIFO bounded
- * in bytes of encoded requests; the oldest is sent when the backoff
- * allows. The capture thread only ever takes a lock to append a
- * reference, so no backend, however slow, holds up sampling.
+ * Two threads. The encoder turns each window handed over by submit()
+ * into a request (push_request.c) and queues it; the sender sends the
+ * oldest request when the backoff allows. Neither waits for the other:
+ * a backend that takes 10 s to answer does not hold windows back from
+ * being encoded (and their aggregations from being freed), and a huge
+ * window being encoded does not hold back the requests already queued.
+ * The capture thread only ever takes a lock to append a reference.
+ *
+ * Memory: at most MAX_INCOMING windows wait to be encoded (more would
+ * mean the encoder cannot keep up); the requests are bounded by
+ * --max-queue bytes, the request being sent included. A full queue
+ * drops its oldest; the newest always stays.
  *
  * Retries: after a failure the next try waits a random time up to
  * 0.5 s * 2^(failures - 1), at most 5 min ("full jitter": many agents
@@ -32,8 +39,8 @@
 #define BACKOFF_MAX_NS (300 * NSEC_PER_SEC)
 /* Pyroscope's reject_older_than is 1 h; leave room for a last try. */
 #define MAX_AGE_NS (55 * 60 * NSEC_PER_SEC)
-/* Windows not encoded yet: only while the thread is in a request. */
-#define MAX_INCOMING 64
+/* Windows waiting for the encoder: more, and it is not keeping up. */
+#define MAX_INCOMING 8
 #define LOG_INTERVAL_S 60
 
 struct push_item {
@@ -51,18 +58,22 @@ struct push_sink {
 	char hostname[256];
 	size_t max_queue;
 	bool verbose;
-	pthread_t thread;
+	pthread_t encoder, sender;
+	bool encoder_started, sender_started;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;		/* on CLOCK_MONOTONIC */
+	pthread_cond_t wake_encoder;	/* both on CLOCK_MONOTONIC */
+	pthread_cond_t wake_sender;
 	/* Under lock. */
 	struct snapshot *incoming[MAX_INCOMING];
 	size_t in_head, in_count;
-	bool stopping;
-	/* The shutdown deadline, also read by a request in flight; 0 before. */
-	_Atomic __u64 deadline_ns;
-	/* The push thread's own. */
-	struct push_item *head, *tail;
+	struct push_item *head, *tail;	/* encoded, oldest first */
+	struct push_item *inflight;	/* being sent: off the list, in bytes */
+	bool inflight_doomed;		/* the queue overflowed meanwhile */
 	size_t bytes;
+	bool stopping, encoder_done;
+	/* The shutdown deadline, also read by the request and encoding in progress. */
+	_Atomic __u64 deadline_ns;
+	/* The sender's own. */
 	unsigned int failures;		/* in a row: the backoff's exponent */
 	__u64 next_try_ns;
 	__u64 rng;
@@ -98,15 +109,19 @@ static const char *window_name(const struct push_item *it, char *buf, size_t siz
 	return buf;
 }
 
-/* ---- the queue ---------------------------------------------------------- */
-
-static void push__remove_head(struct push_sink *k)
+/* Sleep on @cond until @until (CLOCK_MONOTONIC) or a signal. Under k->lock. */
+static void push__wait_until(struct push_sink *k, pthread_cond_t *cond, __u64 until)
 {
-	struct push_item *it = k->head;
+	struct timespec ts = { .tv_sec = until / NSEC_PER_SEC, .tv_nsec = until % NSEC_PER_SEC };
 
-	k->head = it->next;
-	if (!k->head)
-		k->tail = NULL;
+	pthread_cond_timedwait(cond, &k->lock, &ts);
+}
+
+/* ---- the queue (under k->lock) ---------------------------------------------- */
+
+/* An item off the queue for good: its bytes and its place go. */
+static void push__release(struct push_sink *k, struct push_item *it)
+{
 	k->bytes -= it->req.len;
 	atomic_fetch_sub(&metrics.queue_bytes, it->req.len);
 	atomic_fetch_sub(&metrics.queue_windows, 1);
@@ -114,42 +129,34 @@ static void push__remove_head(struct push_sink *k)
 	free(it);
 }
 
+static struct push_item *push__pop(struct push_sink *k)
+{
+	struct push_item *it = k->head;
+
+	k->head = it->next;
+	if (!k->head)
+		k->tail = NULL;
+	it->next = NULL;
+	return it;
+}
+
 static void push__drop_head(struct push_sink *k, enum drop_reason why)
 {
 	atomic_fetch_add(&metrics.windows_dropped[why], 1);
-	push__remove_head(k);
+	push__release(k, push__pop(k));
 }
 
-/* Encode @s and queue it; when full, the oldest windows make room. */
-static void push__enqueue(struct push_sink *k, struct snapshot *s)
+/* Bytes that stay: a request being sent that was doomed is on its way out. */
+static size_t push__kept_bytes(const struct push_sink *k)
 {
-	struct push_item *it = calloc(1, sizeof(*it));
-	char name[64];
-	int err;
+	return k->bytes - (k->inflight && k->inflight_doomed ? k->inflight->req.len : 0);
+}
 
-	err = it ? push_request__encode(s, &k->ro, &it->req) : -ENOMEM;
-	if (err) {
-		atomic_fetch_sub(&metrics.queue_windows, 1);
-		log__limited(&k->encode_log, "push: window %lu lost: cannot encode it: %s",
-			     s->seq, strerror(-err));
-		free(it);
-		return;
-	}
-	if (it->req.dropped_stacks)
-		log__limited(&k->encode_log, "push: %zu stacks of window %lu left out: each "
-			     "alone is over Pyroscope's %u-byte profile limit",
-			     it->req.dropped_stacks, s->seq, PUSH_MAX_PROFILE_BYTES);
-	if (!it->req.nseries) {
-		/* Pyroscope refuses a request without profiles: nothing to send. */
-		atomic_fetch_sub(&metrics.queue_windows, 1);
-		if (k->verbose)
-			log__msg("push: window %lu has no samples: nothing to push", s->seq);
-		push_request__free(&it->req);
-		free(it);
-		return;
-	}
-	it->start_unix_ns = s->start_unix_ns;
-	it->seq = s->seq;
+/* Append @it; when over the bound, the oldest make room, never @it. */
+static void push__append(struct push_sink *k, struct push_item *it)
+{
+	char name[64];
+
 	if (k->tail)
 		k->tail->next = it;
 	else
@@ -157,16 +164,91 @@ static void push__enqueue(struct push_sink *k, struct snapshot *s)
 	k->tail = it;
 	k->bytes += it->req.len;
 	atomic_fetch_add(&metrics.queue_bytes, it->req.len);
-	/* The newest window always stays, even one larger than the bound. */
-	while (k->bytes > k->max_queue && k->head != it) {
+	while (push__kept_bytes(k) > k->max_queue) {
+		if (k->inflight && !k->inflight_doomed) {
+			/* The oldest is being sent: dropped, unless this try works. */
+			k->inflight_doomed = true;
+			continue;
+		}
+		if (k->head == it)
+			break;
 		log__limited(&k->drop_log, "push: queue full (--max-queue %zu bytes): dropped %s",
 			     k->max_queue, window_name(k->head, name, sizeof(name)));
 		push__drop_head(k, DROP_QUEUE_FULL);
-		/* A new head starts its own tries; the backend's state stays. */
 	}
+	pthread_cond_signal(&k->wake_sender);
 }
 
-/* ---- sending -------------------------------------------------------------- */
+/* ---- the encoder -------------------------------------------------------------- */
+
+/* @s as a queued request, or NULL (nothing to send, or it could not be made). */
+static struct push_item *push__encode(struct push_sink *k, struct snapshot *s)
+{
+	struct push_item *it = calloc(1, sizeof(*it));
+	int err;
+
+	err = it ? push_request__encode(s, &k->ro, &it->req) : -ENOMEM;
+	if (err == -ECANCELED) {
+		atomic_fetch_add(&metrics.windows_dropped[DROP_SHUTDOWN], 1);
+		goto err_free;
+	}
+	if (err) {
+		log__limited(&k->encode_log, "push: window %lu lost: cannot encode it: %s",
+			     s->seq, strerror(-err));
+		goto err_free;
+	}
+	if (it->req.dropped_stacks)
+		log__limited(&k->encode_log, "push: %zu stacks of window %lu left out: each "
+			     "alone is over Pyroscope's %u-byte profile limit",
+			     it->req.dropped_stacks, s->seq, PUSH_MAX_PROFILE_BYTES);
+	if (!it->req.nseries) {
+		/* Pyroscope refuses a request without profiles: nothing to send. */
+		if (k->verbose)
+			log__msg("push: window %lu has no samples: nothing to push", s->seq);
+		goto err_free;
+	}
+	it->start_unix_ns = s->start_unix_ns;
+	it->seq = s->seq;
+	return it;
+err_free:
+	atomic_fetch_sub(&metrics.queue_windows, 1);
+	if (it)
+		push_request__free(&it->req);
+	free(it);
+	return NULL;
+}
+
+static void *encoder_thread(void *arg)
+{
+	struct push_sink *k = arg;
+
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		struct push_item *it;
+		struct snapshot *s;
+
+		while (!k->in_count && !k->stopping)
+			pthread_cond_wait(&k->wake_encoder, &k->lock);
+		/* At close(), what came before it is still encoded, until the deadline. */
+		if (!k->in_count)
+			break;
+		s = k->incoming[k->in_head];
+		k->in_head = (k->in_head + 1) % MAX_INCOMING;
+		k->in_count--;
+		pthread_mutex_unlock(&k->lock);
+		it = push__encode(k, s);
+		snapshot__put(s);
+		pthread_mutex_lock(&k->lock);
+		if (it)
+			push__append(k, it);
+	}
+	k->encoder_done = true;
+	pthread_cond_signal(&k->wake_sender);
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+/* ---- the sender ------------------------------------------------------------------ */
 
 static __u64 push__backoff(struct push_sink *k, const struct push_result *res)
 {
@@ -197,10 +279,15 @@ static const char *result_text(const struct push_result *res, char *buf, size_t 
 	return buf;
 }
 
-static void push__attempt(struct push_sink *k)
+enum attempt {
+	ATTEMPT_DONE,	/* pushed or dropped, and counted: release it */
+	ATTEMPT_KEEP,	/* to be tried again */
+};
+
+/* Send @it (off the lock); count and log what came of it. */
+static enum attempt push__attempt(struct push_sink *k, struct push_item *it)
 {
 	const char *url = push_client__shown_url(k->client);
-	struct push_item *it = k->head;
 	struct push_result res;
 	char name[64], text[640];
 	__u64 delay;
@@ -208,8 +295,8 @@ static void push__attempt(struct push_sink *k)
 	if (clock_ns(CLOCK_REALTIME) > it->start_unix_ns + MAX_AGE_NS) {
 		log__limited(&k->drop_log, "push: dropped %s: older than Pyroscope accepts",
 			     window_name(it, name, sizeof(name)));
-		push__drop_head(k, DROP_TOO_OLD);
-		return;
+		atomic_fetch_add(&metrics.windows_dropped[DROP_TOO_OLD], 1);
+		return ATTEMPT_DONE;
 	}
 	push_client__post(k->client, it->req.body, it->req.len, &k->deadline_ns, &res);
 	if (k->verbose && res.outcome != PUSH_ABORTED)
@@ -225,102 +312,98 @@ static void push__attempt(struct push_sink *k)
 				 k->failures);
 		k->failures = 0;
 		k->next_try_ns = 0;
-		push__remove_head(k);
-		break;
+		return ATTEMPT_DONE;
 	case PUSH_REJECTED:
 		/* The backend answered: it is up, only this window is wrong. */
 		atomic_fetch_add(&metrics.push_attempts_failed, 1);
+		atomic_fetch_add(&metrics.windows_dropped[DROP_REJECTED], 1);
 		if (!k->verbose)
 			log__limited(&k->reject_log, "push: %s rejected %s (%s): dropped, not retried",
 				     url, window_name(it, name, sizeof(name)),
 				     result_text(&res, text, sizeof(text)));
 		k->failures = 0;
 		k->next_try_ns = 0;
-		push__drop_head(k, DROP_REJECTED);
-		break;
+		return ATTEMPT_DONE;
 	case PUSH_RETRY:
 		atomic_fetch_add(&metrics.push_attempts_failed, 1);
 		k->failures++;
 		delay = push__backoff(k, &res);
 		k->next_try_ns = clock_ns(CLOCK_MONOTONIC) + delay;
 		if (!k->verbose)
-			log__limited(&k->fail_log, "push: %s: %s; %zu bytes queued, next try in %.1f s",
-				     url, result_text(&res, text, sizeof(text)), k->bytes, delay / 1e9);
-		break;
+			log__limited(&k->fail_log, "push: %s: %s; %llu bytes queued, next try in %.1f s",
+				     url, result_text(&res, text, sizeof(text)),
+				     (unsigned long long)atomic_load(&metrics.queue_bytes), delay / 1e9);
+		return ATTEMPT_KEEP;
 	case PUSH_ABORTED:
-		/* The shutdown deadline: the window stays, and is counted there. */
+		/* The shutdown deadline: counted with what is left. */
 		break;
 	}
+	return ATTEMPT_KEEP;
 }
 
-/* Sleep until @until (CLOCK_MONOTONIC), or until signalled. Under k->lock. */
-static void push__wait_until(struct push_sink *k, __u64 until)
-{
-	struct timespec ts = { .tv_sec = until / NSEC_PER_SEC, .tv_nsec = until % NSEC_PER_SEC };
-
-	pthread_cond_timedwait(&k->cond, &k->lock, &ts);
-}
-
-/* After close(): what is queued goes out until the deadline, the rest is dropped. */
-static void push__drain(struct push_sink *k)
-{
-	__u64 deadline = atomic_load(&k->deadline_ns);
-
-	/* One try now, whatever the backoff: the last window is the freshest. */
-	k->next_try_ns = 0;
-	while (k->head) {
-		__u64 now = clock_ns(CLOCK_MONOTONIC);
-
-		if (now >= deadline)
-			break;
-		if (now < k->next_try_ns) {
-			pthread_mutex_lock(&k->lock);
-			push__wait_until(k, k->next_try_ns < deadline ? k->next_try_ns : deadline);
-			pthread_mutex_unlock(&k->lock);
-			continue;
-		}
-		push__attempt(k);
-	}
-	/* Counted, and reported by close(). */
-	while (k->head)
-		push__drop_head(k, DROP_SHUTDOWN);
-}
-
-static void *push_thread(void *arg)
+static void *sender_thread(void *arg)
 {
 	struct push_sink *k = arg;
+	bool draining = false;
 
 	pthread_mutex_lock(&k->lock);
 	for (;;) {
-		if (k->in_count) {
-			struct snapshot *s = k->incoming[k->in_head];
+		__u64 now = clock_ns(CLOCK_MONOTONIC), deadline = atomic_load(&k->deadline_ns);
+		struct push_item *it;
 
-			k->in_head = (k->in_head + 1) % MAX_INCOMING;
-			k->in_count--;
-			pthread_mutex_unlock(&k->lock);
-			push__enqueue(k, s);
-			snapshot__put(s);
-			pthread_mutex_lock(&k->lock);
+		if (k->stopping && now >= deadline)
+			break;
+		if (k->stopping && !draining) {
+			/* One try now, whatever the backoff: the last window is the freshest. */
+			draining = true;
+			k->next_try_ns = 0;
+		}
+		if (!k->head) {
+			if (k->stopping && k->encoder_done)
+				break;
+			if (k->stopping)
+				push__wait_until(k, &k->wake_sender, deadline);
+			else
+				pthread_cond_wait(&k->wake_sender, &k->lock);
 			continue;
 		}
-		if (k->stopping)
-			break;
-		if (!k->head) {
-			pthread_cond_wait(&k->cond, &k->lock);
-		} else if (clock_ns(CLOCK_MONOTONIC) < k->next_try_ns) {
-			push__wait_until(k, k->next_try_ns);
-		} else {
-			pthread_mutex_unlock(&k->lock);
-			push__attempt(k);
-			pthread_mutex_lock(&k->lock);
+		if (now < k->next_try_ns) {
+			push__wait_until(k, &k->wake_sender, k->stopping && deadline < k->next_try_ns ?
+						      deadline : k->next_try_ns);
+			continue;
 		}
+		it = k->inflight = push__pop(k);
+		k->inflight_doomed = false;
+		pthread_mutex_unlock(&k->lock);
+		if (push__attempt(k, it) == ATTEMPT_DONE) {
+			pthread_mutex_lock(&k->lock);
+		} else {
+			pthread_mutex_lock(&k->lock);
+			if (k->inflight_doomed) {
+				char name[64];
+
+				atomic_fetch_add(&metrics.windows_dropped[DROP_QUEUE_FULL], 1);
+				log__limited(&k->drop_log, "push: queue full (--max-queue %zu bytes): "
+					     "dropped %s", k->max_queue,
+					     window_name(it, name, sizeof(name)));
+			} else {
+				/* Back at the head, for the next try. */
+				it->next = k->head;
+				k->head = it;
+				if (!k->tail)
+					k->tail = it;
+				it = NULL;
+			}
+		}
+		k->inflight = NULL;
+		if (it)
+			push__release(k, it);
 	}
 	pthread_mutex_unlock(&k->lock);
-	push__drain(k);
 	return NULL;
 }
 
-/* ---- the sink --------------------------------------------------------------- */
+/* ---- the sink ------------------------------------------------------------------- */
 
 static void push_submit(struct sink *sk, struct snapshot *s)
 {
@@ -333,16 +416,16 @@ static void push_submit(struct sink *sk, struct snapshot *s)
 		k->in_head = (k->in_head + 1) % MAX_INCOMING;
 		k->in_count--;
 	}
-	/* Counted before the thread can see it: the gauge never dips below 0. */
+	/* Counted before a thread can see it: the gauge never dips below 0. */
 	atomic_fetch_add(&metrics.queue_windows, 1);
 	k->incoming[(k->in_head + k->in_count) % MAX_INCOMING] = snapshot__get(s);
 	k->in_count++;
-	pthread_cond_signal(&k->cond);
+	pthread_cond_signal(&k->wake_encoder);
 	pthread_mutex_unlock(&k->lock);
 	if (old) {
 		atomic_fetch_add(&metrics.windows_dropped[DROP_QUEUE_FULL], 1);
 		atomic_fetch_sub(&metrics.queue_windows, 1);
-		log__limited(&k->drop_log, "push: %d windows wait to be encoded: dropped window %lu",
+		log__limited(&k->drop_log, "push: encoding is %d windows behind: dropped window %lu",
 			     MAX_INCOMING, old->seq);
 		snapshot__put(old);
 	}
@@ -359,8 +442,37 @@ static void push_sink__free(struct push_sink *k)
 	}
 	free(k->labels);
 	pthread_mutex_destroy(&k->lock);
-	pthread_cond_destroy(&k->cond);
+	pthread_cond_destroy(&k->wake_encoder);
+	pthread_cond_destroy(&k->wake_sender);
 	free(k);
+}
+
+/* Stop both threads (by the deadline) and count what they left as shutdown drops. */
+static void push_sink__stop(struct push_sink *k, __u64 deadline_ns)
+{
+	pthread_mutex_lock(&k->lock);
+	k->stopping = true;
+	/* 0 means "no deadline" to the request and the encoding in progress. */
+	atomic_store(&k->deadline_ns, deadline_ns ? deadline_ns : 1);
+	pthread_cond_broadcast(&k->wake_encoder);
+	pthread_cond_broadcast(&k->wake_sender);
+	pthread_mutex_unlock(&k->lock);
+	if (k->client)
+		push_client__wakeup(k->client);
+	if (k->sender_started)
+		pthread_join(k->sender, NULL);
+	/* The encoder gives up at the deadline too, between profiles. */
+	if (k->encoder_started)
+		pthread_join(k->encoder, NULL);
+	while (k->in_count) {
+		atomic_fetch_add(&metrics.windows_dropped[DROP_SHUTDOWN], 1);
+		atomic_fetch_sub(&metrics.queue_windows, 1);
+		snapshot__put(k->incoming[k->in_head]);
+		k->in_head = (k->in_head + 1) % MAX_INCOMING;
+		k->in_count--;
+	}
+	while (k->head)
+		push__drop_head(k, DROP_SHUTDOWN);
 }
 
 static void push_close(struct sink *sk, __u64 deadline_ns)
@@ -368,23 +480,16 @@ static void push_close(struct sink *sk, __u64 deadline_ns)
 	struct push_sink *k = (struct push_sink *)sk;
 	unsigned long long dropped = 0;
 
-	pthread_mutex_lock(&k->lock);
-	k->stopping = true;
-	/* 0 means "no deadline" to a request in flight. */
-	atomic_store(&k->deadline_ns, deadline_ns ? deadline_ns : 1);
-	pthread_cond_signal(&k->cond);
-	pthread_mutex_unlock(&k->lock);
-	push_client__wakeup(k->client);
-	pthread_join(k->thread, NULL);
+	push_sink__stop(k, deadline_ns);
 	for (int i = 0; i < NR_DROP_REASONS; i++)
 		dropped += atomic_load(&metrics.windows_dropped[i]);
 	log__msg("push: %llu windows pushed, %llu dropped (%llu queue full, %llu too old, "
-			 "%llu rejected, %llu at shutdown)",
-			 (unsigned long long)atomic_load(&metrics.windows_pushed), dropped,
-			 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_QUEUE_FULL]),
-			 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_TOO_OLD]),
-			 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_REJECTED]),
-			 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_SHUTDOWN]));
+		 "%llu rejected, %llu at shutdown)",
+		 (unsigned long long)atomic_load(&metrics.windows_pushed), dropped,
+		 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_QUEUE_FULL]),
+		 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_TOO_OLD]),
+		 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_REJECTED]),
+		 (unsigned long long)atomic_load(&metrics.windows_dropped[DROP_SHUTDOWN]));
 	push_sink__free(k);
 }
 
@@ -418,7 +523,8 @@ static int push_sink__init_sync(struct push_sink *k)
 	if (pthread_condattr_init(&attr))
 		return -ENOMEM;
 	err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) ?:
-	      pthread_cond_init(&k->cond, &attr) ?:
+	      pthread_cond_init(&k->wake_encoder, &attr) ?:
+	      pthread_cond_init(&k->wake_sender, &attr) ?:
 	      pthread_mutex_init(&k->lock, NULL);
 	pthread_condattr_destroy(&attr);
 	return err ? -err : 0;
@@ -439,6 +545,7 @@ struct sink *push_sink__new(const struct push_opts *o, char *why, size_t size)
 	snprintf(k->hostname, sizeof(k->hostname), "%s", o->hostname ? o->hostname : "");
 	k->ro.hostname = k->hostname;
 	k->ro.json = o->json;
+	k->ro.abort_at_ns = &k->deadline_ns;
 	k->fail_log = (struct log_limit)LOG_LIMIT_INIT(LOG_INTERVAL_S);
 	k->reject_log = (struct log_limit)LOG_LIMIT_INIT(LOG_INTERVAL_S);
 	k->drop_log = (struct log_limit)LOG_LIMIT_INIT(LOG_INTERVAL_S);
@@ -452,14 +559,19 @@ struct sink *push_sink__new(const struct push_opts *o, char *why, size_t size)
 	k->client = push_client__new(o->url, o->headers, o->nheaders, o->json, why, size);
 	if (!k->client)
 		goto err_free;
-	if (pthread_create(&k->thread, NULL, push_thread, k)) {
-		snprintf(why, size, "cannot start the --push thread");
-		goto err_free;
+	k->encoder_started = !pthread_create(&k->encoder, NULL, encoder_thread, k);
+	k->sender_started = k->encoder_started &&
+			    !pthread_create(&k->sender, NULL, sender_thread, k);
+	if (!k->sender_started) {
+		snprintf(why, size, "cannot start the --push threads");
+		goto err_stop;
 	}
 	if (k->verbose)
 		log__msg("push: to %s (%s), queue up to %zu bytes", push_client__shown_url(k->client),
 			 o->json ? "application/json" : "application/proto", k->max_queue);
 	return &k->sink;
+err_stop:
+	push_sink__stop(k, 1);
 err_free:
 	push_sink__free(k);
 	return NULL;
