@@ -580,6 +580,24 @@ static void test_json(void)
 	snapshot__put(s);
 }
 
+/* A wall-mode window is Pyroscope's "wall" profile, not process_cpu. */
+static void test_wall(void)
+{
+	struct push_request_opts o = { 0 };
+	struct snapshot *s = make_window(2);
+	struct push_request r;
+	struct request q;
+
+	s->wall = true;
+	CHECK(encode(s, &o, &r, &q));
+	CHECK_EQ_INT(q.nseries, 3);
+	for (size_t i = 0; i < q.nseries; i++)
+		CHECK_EQ_STR(label_of(&q.series[i], "__name__"), "wall");
+	request_free(&q);
+	push_request__free(&r);
+	snapshot__put(s);
+}
+
 /* A deadline already past: given up before the first profile. */
 static void test_cancelled(void)
 {
@@ -607,5 +625,6 @@ int main(void)
 	test_empty();
 	test_json();
 	test_cancelled();
+	test_wall();
 	return unit_report("test_push_request");
 }

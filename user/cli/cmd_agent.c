@@ -42,10 +42,10 @@
 #define DEFAULT_MAX_QUEUE (64U << 20)
 /*
  * Pyroscope takes 30 label names per series: __name__, service_name and
- * hostname, and pid, comm, thread_name and container_id, which it
- * promotes from the samples, leave 23.
+ * hostname, and pid, comm, thread_name, container_id and gil, which it
+ * promotes from the samples' string labels, leave 22.
  */
-#define MAX_LABELS 23
+#define MAX_LABELS 22
 /*
  * The frame dictionary keeps every frame ever named until it starts over:
  * on a host that keeps generating code it would only grow. It starts over

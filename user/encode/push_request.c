@@ -38,7 +38,9 @@ enum {
 	RAW_SAMPLE_ID = 2,
 };
 
-#define PROFILE_NAME "process_cpu"
+/* __name__: Pyroscope's CPU profile, or wall time as Alloy's wall profiles. */
+#define PROFILE_NAME_CPU "process_cpu"
+#define PROFILE_NAME_WALL "wall"
 #define UUID_LEN 36
 
 struct group {
@@ -264,6 +266,7 @@ static int enc__profile(struct enc *e, const struct agg_stack *st, size_t n, str
 		.start_unix_ns = e->s->start_unix_ns,
 		.hostname = e->s->hostname,
 		.backend_labels = true,
+		.wall = e->s->wall,
 		.raw_bytes = &p->raw_bytes,
 		.nsamples = &p->nsamples,
 	};
@@ -349,7 +352,8 @@ static void enc__labels(struct enc *e, const char *service)
 	const char *host = e->o->hostname && *e->o->hostname ? e->o->hostname : e->s->hostname;
 
 	e->nlabels = 0;
-	e->labels[e->nlabels++] = (struct label){ "__name__", PROFILE_NAME };
+	e->labels[e->nlabels++] = (struct label){
+		"__name__", e->s->wall ? PROFILE_NAME_WALL : PROFILE_NAME_CPU };
 	e->labels[e->nlabels++] = (struct label){ "service_name", service };
 	if (host && *host)
 		e->labels[e->nlabels++] = (struct label){ "hostname", host };

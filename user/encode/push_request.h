@@ -4,8 +4,8 @@
  * grafana/pyroscope api/push/v1/push.proto, in protobuf or in the JSON
  * mapping of Connect, with one RawProfileSeries per service:
  *
- *	labels	__name__=process_cpu, service_name, hostname and the
- *		--label pairs, sorted by name
+ *	labels	__name__=process_cpu (wall for a wall-mode window),
+ *		service_name, hostname and the --label pairs, sorted by name
  *	samples	one or more gzip pprof profiles of that service's stacks
  *		(output_pprof.c with the backend labels), each within the
  *		server's default limits: at most 16,000 Sample messages and
