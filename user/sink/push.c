@@ -41,6 +41,12 @@
 #define MAX_AGE_NS (55 * 60 * NSEC_PER_SEC)
 /* Windows waiting for the encoder: more, and it is not keeping up. */
 #define MAX_INCOMING 8
+/*
+ * The threads stop this long before close()'s deadline: a thread woken
+ * at the deadline on a loaded host runs (and is joined) up to a few
+ * hundred milliseconds later, and close() must have returned by then.
+ */
+#define STOP_MARGIN_NS (250 * 1000000ULL)
 #define LOG_INTERVAL_S 60
 
 struct push_item {
@@ -450,10 +456,13 @@ static void push_sink__free(struct push_sink *k)
 /* Stop both threads (by the deadline) and count what they left as shutdown drops. */
 static void push_sink__stop(struct push_sink *k, __u64 deadline_ns)
 {
+	__u64 now = clock_ns(CLOCK_MONOTONIC), stop_at;
+
+	stop_at = deadline_ns > now + STOP_MARGIN_NS ? deadline_ns - STOP_MARGIN_NS : now;
 	pthread_mutex_lock(&k->lock);
 	k->stopping = true;
 	/* 0 means "no deadline" to the request and the encoding in progress. */
-	atomic_store(&k->deadline_ns, deadline_ns ? deadline_ns : 1);
+	atomic_store(&k->deadline_ns, stop_at ? stop_at : 1);
 	pthread_cond_broadcast(&k->wake_encoder);
 	pthread_cond_broadcast(&k->wake_sender);
 	pthread_mutex_unlock(&k->lock);
