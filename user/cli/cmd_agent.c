@@ -222,7 +222,8 @@ static void add_label(struct agent_opts *a, const char *arg)
 		if (!strcmp(a->labels[i].name, name))
 			die("invalid --label '%s': %s is given twice", arg, name);
 	if (!strcmp(name, "hostname") || !strcmp(name, "pid") || !strcmp(name, "comm") ||
-	    !strcmp(name, "thread_name") || !strcmp(name, "container_id"))
+	    !strcmp(name, "thread_name") || !strcmp(name, "container_id") ||
+	    !strcmp(name, "gil"))
 		die("invalid --label '%s': %s is set by the agent itself", arg, name);
 	a->labels[a->nlabels].name = name;
 	a->labels[a->nlabels].value = eq + 1;
