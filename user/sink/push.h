@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * --push URL: each closed window POSTed to URL/push.v1.PusherService/Push,
- * Grafana Pyroscope's Connect API over HTTP/1.1 (libcurl), from a thread
+ * Grafana Pyroscope's Connect API over HTTP/1.1 (libcurl), from threads
  * of its own. Windows wait in a queue bounded in bytes (--max-queue);
  * failures (network, 408, 429, 5xx) are retried with capped exponential
  * backoff and jitter, never past the backend's ingestion window; a full
