@@ -185,8 +185,9 @@ s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.
 	[ "$status" -eq 0 ]
 	grep -Eq '^ +[0-9.]+m?s +[0-9.]+%.* (Worker\.)?inner_leaf$' <<<"$output"
 	# The workload's hottest function is its leaf (other processes on the
-	# host are in the profile too: select this one by its pid label).
-	HOME=$T PPROF_TMPDIR=$T run go tool pprof -top -tagfocus="pid=$LAST_PID" \
+	# host are in the profile too: select this one by its pid label, a
+	# regexp, as a bare number is taken for a numeric label's range).
+	HOME=$T PPROF_TMPDIR=$T run go tool pprof -top -tagfocus="pid=^$LAST_PID\$" \
 		"http://127.0.0.1:$port/debug/pprof/profile?seconds=2"
 	[ "$status" -eq 0 ]
 	[[ "$(grep -E '^ +[0-9.]+m?s' <<<"$output" | head -1)" == *inner_leaf ]]
