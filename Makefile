@@ -68,7 +68,8 @@ FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZERS))
 FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/cli/main.c,$(USER_SRCS)))
 FUZZ_SECONDS ?= 60
 
-.PHONY: all clean install deps test test-unit test-sanitize test-slow demo bench fuzz fuzz-build
+.PHONY: all clean install deps deps-build test test-unit test-sanitize test-slow test-fresh \
+	demo bench fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -146,10 +147,18 @@ fuzz: fuzz-build
 test-unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
 
+# What building and running need (make demo); deps adds what the tests use.
+deps-build:
+	$(Q)tools/install-deps --build
+
 deps:
 	$(Q)tools/install-deps
 
-test: deps all $(UNIT_BINS) fuzz-build
+# The build runs in a sub-make, after deps: with -j the deps would
+# otherwise race the compiler, and this Makefile's $(shell ...) probes
+# (pkg-config, clang) must run once the tools are installed.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) fuzz-build
 	$(Q)tests/run-all
 
 # The unit and integration suites again, against an ASan+UBSan build.
@@ -163,13 +172,21 @@ test-sanitize: deps
 # CPython, cached in tests/.cache): the first run builds for minutes.
 # A source package the mirror no longer has (exit 3) leaves its tests
 # skipped, with the reason printed.
-test-slow: deps all
+test-slow: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)for v in 3.13 3.14; do tools/build-cpython-ft $$v >/dev/null; rc=$$?; \
 		[ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc; done
 	$(Q)RUN_ALL_BATS_ONLY=1 tests/run-all tests/freethreaded.bats
 
-demo: deps all
-	$(Q)tools/demo
+# One profile of the bundled workload: table, build/demo.svg, build/demo.folded.
+demo: deps-build
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)PYBPFPROF=$(abspath $(OUTPUT))/pybpfprof DEMO_DIR=$(abspath $(OUTPUT)) tools/demo
+
+# make demo on pristine Debian 12 and 13 roots (debootstrap, chroot): the
+# README's quick start where nothing is preinstalled. Needs the network.
+test-fresh:
+	$(Q)tools/test-fresh
 
 bench: all
 	$(Q)tools/bench
