@@ -22,6 +22,7 @@
 #include "sample.bpf.h"
 #include "events.bpf.h"
 #include "offcpu.bpf.h"
+#include "legacy.bpf.h"
 
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
@@ -32,6 +33,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct py_proc_info *pi;
 	__u64 tstate, gil;
 
+	count(CNT_TICKS);	/* the rate measured: every run, idle included */
 	if (!tgid)	/* idle */
 		return 0;
 	count(CNT_SAMPLES);

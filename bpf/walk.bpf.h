@@ -1,33 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Walking a thread's Python frames into a sample record.
+ *
+ * One frame is one walk_frame(); two drivers repeat it. On 5.17+ a
+ * bpf_loop callback walks WALK_CHUNK frames per call, so the indirect
+ * call (a retpoline on some CPUs) is paid once per chunk rather than per
+ * frame. Before 5.17 (no bpf_loop), the walk_tail program of legacy.bpf.h
+ * walks TAIL_CHUNK frames per run and tail-calls itself. Both keep their
+ * state in the per-CPU walk_states map, step the same frames in the same
+ * order within the same budget of WALK_STEPS, and so write the same
+ * records.
  */
 #ifndef __WALK_BPF_H
 #define __WALK_BPF_H
 
-/* ---- walking the frames ---------------------------------------------- */
+#define WALK_CHUNK 8		/* frames per bpf_loop callback */
 
-struct walk_ctx {
-	struct sample_buf *s;
-	__u64 frame;
-	__u64 win_base;		/* user address of s->window[0] */
-	__u32 win_len;		/* valid bytes in s->window; 0 = empty */
-	__u8 contiguous;
-	__u64 none_addr;
-	__u64 code_ptr_mask;
-	__u32 n;
-	__u32 limit;
-	__u16 flags;
-	__u16 read_size;
-	__s16 frame_back;
-	__s16 frame_code;
-	__s16 frame_instr;
-	__s16 frame_owner;
-	__s16 frame_tlbc;
-	__s16 code_cksum;
-	__u8 owner_skip_min;
-	__u8 instr_kind;
-};
+#include "walk_state.bpf.h"
 
 static __always_inline __u64 buf_u64(const __u8 *fb, __s16 off)
 {
@@ -76,16 +65,42 @@ static __always_inline __u8 *frame_bytes(struct walk_ctx *c, struct sample_buf *
 	return &s->window[(c->frame - start) & (STACK_WINDOW - 1)];
 }
 
-/* One frame: copy it, skip shims, record (code, position, checksum). */
-static long walk_step(__u32 i, struct walk_ctx *c)
+/*
+ * The checksum of the code object at @code. A code object met twice in
+ * one sample (recursion) is read once: the stack holds a reference to it
+ * for the whole sample, so it is the same object both times.
+ */
+static __always_inline __u32 code_cksum(struct walk_state *ws, struct sample_buf *s, __u64 code)
 {
-	__u32 lasti, tlbc, cksum = 0, size = c->read_size;
-	struct sample_buf *s = c->s;
+	struct walk_ctx *c = &ws->w;
+	struct seen_slot *slot;
+	__u32 cksum = 0;
+
+	/* Code objects are 16-byte aligned and hundreds of bytes long. */
+	slot = &c->seen[(code >> 8) & (SEEN_SLOTS - 1)];
+	if (slot->code == code)
+		return slot->cksum;
+	if (!bpf_probe_read_user(s->code, sizeof(s->code), (const void *)(code + c->code_cksum)))
+		cksum = py_code_cksum(s->code);
+	slot->code = code;
+	slot->cksum = cksum;
+	return cksum;
+}
+
+/*
+ * One frame: copy it, skip shims, record (code, position, checksum).
+ * 0: go on with the next frame; 1: the walk is over.
+ */
+static __always_inline int walk_frame(struct walk_state *ws, struct sample_buf *s)
+{
+	struct walk_ctx *c = &ws->w;
+	__u32 lasti, tlbc, cksum, size = c->read_size;
 	__u64 code, back;
 	__u8 *fb;
 
-	if (!c->frame || !s)
+	if (!c->frame || c->steps >= WALK_STEPS)
 		return 1;
+	c->steps++;
 	if (size > FRAME_BUF_SIZE)
 		size = FRAME_BUF_SIZE;
 	fb = frame_bytes(c, s, size);
@@ -113,9 +128,7 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	else
 		lasti = buf_u32(fb, c->frame_instr);
 
-	if (!bpf_probe_read_user(s->code, sizeof(s->code),
-				 (const void *)(code + c->code_cksum)))
-		cksum = py_code_cksum(s->code);
+	cksum = code_cksum(ws, s, code);
 
 	/*
 	 * Free-threaded: which copy of the bytecode instr_ptr points into.
@@ -135,6 +148,116 @@ static long walk_step(__u32 i, struct walk_ctx *c)
 	c->n++;
 	c->frame = back;
 	return 0;
+}
+
+/* Set up a walk from @frame, the thread's current frame. */
+static __always_inline void walk_begin(struct walk_state *ws, const struct py_proc_info *pi,
+				       __u64 frame)
+{
+	struct walk_ctx *c = &ws->w;
+
+	c->frame = frame;
+	c->win_base = 0;
+	c->win_len = 0;
+	c->none_addr = pi->none_addr;
+	c->code_ptr_mask = pi->code_ptr_mask;
+	for (int i = 0; i < SEEN_SLOTS; i++)
+		c->seen[i].code = 0;
+	c->n = 0;
+	c->limit = max_depth;
+	c->steps = 0;
+	c->flags = 0;
+	c->read_size = pi->frame_read_size;
+	c->frame_back = pi->frame_back;
+	c->frame_code = pi->frame_code;
+	c->frame_instr = pi->frame_instr;
+	c->frame_owner = pi->frame_owner;
+	c->frame_tlbc = pi->frame_tlbc;
+	c->contiguous = pi->frames_contiguous;
+	c->code_cksum = pi->code_cksum;
+	c->owner_skip_min = pi->owner_skip_min;
+	c->instr_kind = pi->instr_kind;
+}
+
+/*
+ * The walk is over: flag, count and ship the record, with its weight,
+ * where the thread was and its GIL state. 0, or -1 when there was
+ * nothing to send (no frame, ring full).
+ */
+static __always_inline int walk_submit(struct walk_state *ws, struct sample_buf *s, __u32 tgid,
+				       __u32 tid, __u32 weight, __u16 offcpu, __u8 gil,
+				       __u64 ktime, __u16 extra_flags)
+{
+	struct walk_ctx *c = &ws->w;
+	__u32 size;
+
+	if (c->frame && !(c->flags & SAMPLE_READ_ERROR))
+		c->flags |= SAMPLE_TRUNCATED;
+	if (c->flags & SAMPLE_TRUNCATED)
+		count(CNT_TRUNCATED);
+	if (c->flags & SAMPLE_READ_ERROR)
+		count(CNT_READ_ERRORS);
+	if (!c->n) {
+		count(CNT_PY_NO_FRAMES);
+		return -1;
+	}
+
+	s->hdr.tgid = tgid;
+	s->hdr.tid = tid;
+	s->hdr.ktime_ns = ktime;
+	s->hdr.cpu = bpf_get_smp_processor_id();
+	s->hdr.nframes = c->n;
+	s->hdr.flags = c->flags | extra_flags;
+	s->hdr.weight = weight;
+	s->hdr.offcpu = offcpu;
+	s->hdr.gil = gil;
+	s->hdr.pad = 0;
+	size = sizeof(s->hdr) + (c->n & (PYBPFPROF_MAX_DEPTH - 1)) * sizeof(struct py_frame);
+	if (c->n >= PYBPFPROF_MAX_DEPTH)
+		size = sizeof(s->hdr) + sizeof(s->frames);
+	if (bpf_ringbuf_output(&samples, s, size, BPF_RB_NO_WAKEUP)) {
+		count(CNT_LOST);
+		return -1;
+	}
+	count(CNT_PY_SAMPLES);
+	return 0;
+}
+
+/* The thread's current frame from its state (0: none). */
+static __always_inline __u64 thread_frame(const struct py_proc_info *pi, __u64 tstate)
+{
+	__u64 frame = read_ptr(tstate + pi->tstate_frame);
+
+	if (frame && valid_off(pi->cframe_frame))
+		frame = read_ptr(frame + pi->cframe_frame);
+	return frame;
+}
+
+/* ---- the bpf_loop walker (5.17+) -------------------------------------- */
+
+struct walk_loop {
+	struct walk_state *ws;
+	struct sample_buf *s;
+};
+
+static long walk_chunk(__u32 i, struct walk_loop *l)
+{
+	struct walk_state *ws = l->ws;
+	struct sample_buf *s = l->s;
+
+	if (!ws || !s)
+		return 1;
+	for (int k = 0; k < WALK_CHUNK; k++)
+		if (walk_frame(ws, s))
+			return 1;
+	return 0;
+}
+
+static __always_inline void walk_frames(struct walk_state *ws, struct sample_buf *s)
+{
+	struct walk_loop l = { .ws = ws, .s = s };
+
+	bpf_loop(WALK_STEPS / WALK_CHUNK, walk_chunk, &l, 0);
 }
 
 #endif /* __WALK_BPF_H */

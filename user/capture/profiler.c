@@ -955,6 +955,7 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 		.wall_period_ns = o->wall ? 1000000000ULL / o->frequency : 0,
 		.native_stack = o->native ? o->native_stack : 0,
 		.kernel_stacks = o->kernel,
+		.tail_walker = o->tail_walker,
 	};
 	struct profiler *p = calloc(1, sizeof(*p));
 
@@ -993,14 +994,14 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	cb.ctx = p;
 	p->sampler = sampler__open(&so, &cb, err);
 	if (!p->sampler) {
-		snprintf(why, why_size, "failed to load the BPF program: %s (needs Linux 5.17+ "
+		snprintf(why, why_size, "failed to load the BPF program: %s (needs Linux 5.8+ "
 			 "with BPF and BTF; -vv shows the verifier log)", strerror(-*err));
 		goto err_free;
 	}
 	if (sampler__wall_refused(p->sampler)) {
 		fprintf(stderr, "pybpfprof: --mode wall needs BPF programs this kernel refuses "
-			"(%s; sched_switch and sys_exit tracepoints with BTF, task iterators: "
-			"Linux 5.8+): sampling on-CPU time only\n",
+			"(%s; task storage: Linux 5.11+, bpf_loop for its walks: 5.17+): "
+			"sampling on-CPU time only\n",
 			strerror(-sampler__wall_refused(p->sampler)));
 		p->opts.wall = false;
 	}
@@ -1033,7 +1034,7 @@ int profiler__follow(struct profiler *p, pid_t pid)
 
 int profiler__start(struct profiler *p)
 {
-	int err = sampler__start(p->sampler, p->opts.frequency);
+	int err = sampler__start(p->sampler, p->opts.frequency, p->opts.jitter);
 
 	/* Threads already off CPU: their time counts from now. */
 	if (!err && p->opts.wall)
@@ -1052,6 +1053,32 @@ int profiler__account_offcpu(struct profiler *p, __u64 until_ns)
 	n = sampler__scan_offcpu(p->sampler, until_ns);
 	p->last_scan_ns = now_ns();
 	return n < 0 ? n : 0;
+}
+
+int profiler__redraw(struct profiler *p)
+{
+	return sampler__redraw(p->sampler);
+}
+
+double profiler__uniform(struct profiler *p, double lo, double hi)
+{
+	return sampler__uniform(p->sampler, lo, hi);
+}
+
+double profiler__rate(struct profiler *p)
+{
+	__u64 c[CNT_MAX];
+	double hz;
+
+	sampler__counters(p->sampler, c);
+	hz = sampler__rate(p->sampler, c[CNT_TICKS]);
+	/* Nothing measured yet (or the counters unreadable): the rate asked for. */
+	return hz > 0 ? hz : p->opts.frequency;
+}
+
+bool profiler__tail_walker(const struct profiler *p)
+{
+	return sampler__tail_walker(p->sampler);
 }
 
 int profiler__poll(struct profiler *p)

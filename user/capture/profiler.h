@@ -41,6 +41,8 @@ struct profiler_opts {
 	unsigned int native_stack;	/* --native: bytes of user stack copied */
 	bool kernel;		/* --kernel: the kernel stack on top */
 	bool verbose;
+	bool jitter;		/* random sampling periods (profiler__redraw()) */
+	bool tail_walker;	/* force the pre-5.17 walker (tests) */
 };
 
 struct profiler_stats {
@@ -77,6 +79,17 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
  */
 int profiler__follow(struct profiler *p, pid_t pid);
 int profiler__start(struct profiler *p);
+/* With jitter: draw each CPU's sampling period anew (call at random moments). */
+int profiler__redraw(struct profiler *p);
+/* Uniform in [@lo, @hi), from the sampler's random stream. */
+double profiler__uniform(struct profiler *p, double lo, double hi);
+/*
+ * Samples per second on each CPU as measured since the start (what a
+ * sample's time is worth); the rate asked for until one is measured.
+ */
+double profiler__rate(struct profiler *p);
+/* The pre-5.17 walker (no bpf_loop on this kernel) is loaded. */
+bool profiler__tail_walker(const struct profiler *p);
 /* Drain the rings and run due discovery work; call every few tens of ms. */
 int profiler__poll(struct profiler *p);
 /*

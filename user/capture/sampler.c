@@ -3,22 +3,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "checks.h"
 #include "pybpfprof.skel.h"
 #include "sampler.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+/* The kernel's floor for a CPU-clock period (perf_swevent_init_hrtimer). */
+#define MIN_PERIOD_NS 10000ULL
 
 struct sampler {
 	struct pybpfprof_bpf *skel;
 	int wall_refused;		/* wall mode asked for, and the kernel's -errno */
+	struct bpf_program *entry;	/* on_sample, or on_sample_tail before 5.17 */
 	struct ring_buffer *rb;
 	struct sampler_callbacks cb;
 	struct bpf_link **links;	/* one per online CPU; each owns its perf fd */
+	int *pfds;			/* the perf fd of each link, for ioctls */
 	int nlinks;
 	int ncpus;			/* possible CPUs: per-CPU map width */
+	bool tail_walker;
+	bool jitter;
+	__u64 period_ns;		/* mean period */
+	__u64 enabled_ns;		/* the events' enabled time, all CPUs, at the last look */
+	__u64 rng;			/* xorshift64* state */
 };
 
 static int on_sample_record(void *ctx, void *data, size_t size)
@@ -57,6 +71,50 @@ static int on_event_record(void *ctx, void *data, size_t size)
 }
 
 /*
+ * bpf_loop (5.17+) walks with on_sample; without it, the tail-calling
+ * programs of bpf/legacy.bpf.h do the same walk. Chosen by a probe of
+ * the running kernel, never by its version; only the chosen set loads.
+ */
+static int choose_walker(struct sampler *s, const struct sampler_opts *o)
+{
+	struct pybpfprof_bpf *k = s->skel;
+	struct bpf_program *tail[] = { k->progs.on_sample_tail, k->progs.find_tail,
+				       k->progs.walk_tail };
+	int err = 0;
+
+	s->tail_walker = o->tail_walker || !checks__has_bpf_loop();
+	s->entry = s->tail_walker ? k->progs.on_sample_tail : k->progs.on_sample;
+	err = bpf_program__set_autoload(k->progs.on_sample, !s->tail_walker);
+	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]) && !err; i++)
+		err = bpf_program__set_autoload(tail[i], s->tail_walker);
+	return err;
+}
+
+static int fill_tail_progs(struct sampler *s)
+{
+	struct pybpfprof_bpf *k = s->skel;
+	const struct { __u32 slot; struct bpf_program *prog; } slots[] = {
+		{ 0, k->progs.find_tail },	/* TAIL_FIND */
+		{ 1, k->progs.walk_tail },	/* TAIL_WALK */
+	};
+
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		int fd = bpf_program__fd(slots[i].prog);
+		int err = bpf_map__update_elem(k->maps.tail_progs, &slots[i].slot,
+					       sizeof(slots[i].slot), &fd, sizeof(fd), BPF_ANY);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+bool sampler__tail_walker(const struct sampler *s)
+{
+	return s->tail_walker;
+}
+
+/*
  * Open, size and load the skeleton; with @wall, the wall-mode programs
  * too (sched_switch and sys_exit tracepoints, the task iterator).
  */
@@ -71,6 +129,8 @@ static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 	s->skel->rodata->pid_filter = o->pid_filter;
 	s->skel->rodata->wall_period_ns = wall ? o->wall_period_ns : 0;
 	err = bpf_map__set_max_entries(s->skel->maps.samples, o->ring_size);
+	if (!err)
+		err = choose_walker(s, o);
 	if (err)
 		return err;
 	if (!wall) {
@@ -82,6 +142,9 @@ static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 		bpf_map__set_autocreate(s->skel->maps.task_walls, false);
 	}
 	err = pybpfprof_bpf__load(s->skel);
+	if (!err && s->tail_walker)
+		err = fill_tail_progs(s);
+	/* The perf_event programs are attached per CPU by sampler__start(). */
 	if (!err)
 		err = pybpfprof_bpf__attach(s->skel);
 	return err;
@@ -106,7 +169,8 @@ struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler
 	if (*err && o->wall_period_ns) {
 		/*
 		 * A kernel without what wall mode needs (tracepoints with BTF
-		 * 5.5, task iterators 5.8) still samples CPU time: say so, go on.
+		 * 5.5, task iterators 5.8, task storage 5.11, bpf_loop 5.17 for
+		 * its walks) still samples CPU time: say so, go on.
 		 */
 		pybpfprof_bpf__destroy(s->skel);
 		s->skel = NULL;
@@ -162,20 +226,53 @@ static int online_cpus(bool *online, int max)
 	return n ? 0 : -EINVAL;
 }
 
-int sampler__start(struct sampler *s, unsigned int freq)
+/* xorshift64*: a fresh, cheap stream per run; not for secrets. */
+static __u64 rng_next(struct sampler *s)
 {
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return s->rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* Uniform in [@lo, @hi). */
+double sampler__uniform(struct sampler *s, double lo, double hi)
+{
+	return lo + (hi - lo) * ((rng_next(s) >> 11) * (1.0 / 9007199254740992.0));
+}
+
+/* A period uniform in [0.5, 1.5] of the mean: its mean is the mean. */
+static __u64 draw_period(struct sampler *s)
+{
+	__u64 p = (__u64)(s->period_ns * sampler__uniform(s, 0.5, 1.5));
+
+	return p < MIN_PERIOD_NS ? MIN_PERIOD_NS : p;
+}
+
+int sampler__start(struct sampler *s, unsigned int freq, bool jitter)
+{
+	/*
+	 * Period mode, in nanoseconds of CPU clock: frequency mode is turned
+	 * into this fixed period by the kernel anyway for software clocks,
+	 * and a period can be changed on the fly (sampler__redraw()).
+	 */
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_SOFTWARE,
 		.size = sizeof(attr),
 		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.sample_freq = freq,
-		.freq = 1,
+		.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED,
 	};
 	bool *online = calloc(s->ncpus, sizeof(*online));
+	struct timespec ts;
 	int err;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->rng = ((__u64)ts.tv_nsec << 32 ^ (__u64)ts.tv_sec ^ (__u64)getpid() << 16) | 1;
+	s->jitter = jitter;
+	s->period_ns = NSEC_PER_SEC / freq;
 	s->links = calloc(s->ncpus, sizeof(*s->links));
-	if (!online || !s->links) {
+	s->pfds = calloc(s->ncpus, sizeof(*s->pfds));
+	if (!online || !s->links || !s->pfds) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -187,18 +284,20 @@ int sampler__start(struct sampler *s, unsigned int freq)
 
 		if (!online[cpu])
 			continue;
+		attr.sample_period = jitter ? draw_period(s) : s->period_ns;
 		fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 		if (fd < 0) {
 			err = -errno;
 			goto out;
 		}
-		s->links[s->nlinks] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+		s->links[s->nlinks] = bpf_program__attach_perf_event(s->entry, fd);
 		if (!s->links[s->nlinks]) {
 			/* Not attached: the fd is still ours to close. */
 			err = -errno;
 			close(fd);
 			goto out;
 		}
+		s->pfds[s->nlinks] = fd;
 		s->nlinks++;
 	}
 out:
@@ -208,14 +307,54 @@ out:
 	return err;
 }
 
+int sampler__redraw(struct sampler *s)
+{
+	for (int i = 0; i < s->nlinks; i++) {
+		__u64 period = draw_period(s);
+
+		/* The CPU's timer restarts now, with the new period. */
+		if (ioctl(s->pfds[i], PERF_EVENT_IOC_PERIOD, &period))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Sum the events' enabled times while they exist (kept after a stop). */
+static void read_enabled(struct sampler *s)
+{
+	__u64 enabled = 0;
+
+	if (!s->nlinks)
+		return;
+	for (int i = 0; i < s->nlinks; i++) {
+		__u64 v[2];
+
+		/* { count, time_enabled }: read_format TOTAL_TIME_ENABLED. */
+		if (read(s->pfds[i], v, sizeof(v)) == sizeof(v))
+			enabled += v[1];
+	}
+	s->enabled_ns = enabled;
+}
+
+double sampler__rate(struct sampler *s, __u64 ticks)
+{
+	read_enabled(s);
+	if (!s->enabled_ns || !ticks)
+		return 0;
+	return (double)ticks * NSEC_PER_SEC / s->enabled_ns;
+}
+
 void sampler__stop(struct sampler *s)
 {
+	read_enabled(s);
 	/* Destroying a perf_event link closes its perf fd too. */
 	for (int i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);
 	s->nlinks = 0;
 	free(s->links);
 	s->links = NULL;
+	free(s->pfds);
+	s->pfds = NULL;
 }
 
 void sampler__close(struct sampler *s)
@@ -316,7 +455,7 @@ int sampler__prog_stats(struct sampler *s, __u64 *run_ns, __u64 *run_cnt)
 	__u32 len = sizeof(info);
 	int err;
 
-	err = bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.on_sample), &info, &len);
+	err = bpf_obj_get_info_by_fd(bpf_program__fd(s->entry), &info, &len);
 	if (err)
 		return err;
 	*run_ns = info.run_time_ns;

@@ -33,6 +33,7 @@ struct sampler_opts {
 	__u64 wall_period_ns;	/* wall mode: 1e9 / HZ; 0: CPU mode */
 	unsigned int native_stack;	/* --native: bytes of user stack to copy; 0: off */
 	bool kernel_stacks;	/* --kernel */
+	bool tail_walker;	/* the pre-5.17 walker even where bpf_loop exists (tests) */
 };
 
 /* Open, load, attach tracepoints. NULL with *@err = -errno on failure. */
@@ -40,8 +41,24 @@ struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler
 			      int *err);
 /* Wall mode was asked for and the kernel refused it: its -errno (else 0). */
 int sampler__wall_refused(const struct sampler *s);
-/* Start sampling every online CPU at @freq Hz. */
-int sampler__start(struct sampler *s, unsigned int freq);
+/*
+ * Start sampling every online CPU, a period of 1/@freq s on average:
+ * with @jitter each CPU's period is drawn uniformly from [0.5, 1.5] of
+ * it, and again at each sampler__redraw(); without, a fixed grid.
+ */
+int sampler__start(struct sampler *s, unsigned int freq, bool jitter);
+/* Draw every CPU's period anew; its timer restarts from now. */
+int sampler__redraw(struct sampler *s);
+/* Uniform in [@lo, @hi), from the sampler's random stream. */
+double sampler__uniform(struct sampler *s, double lo, double hi);
+/*
+ * Samples per second on each CPU, measured: @ticks (runs of the
+ * program, CNT_TICKS) over the time the events were enabled. 0 before
+ * any sample.
+ */
+double sampler__rate(struct sampler *s, __u64 ticks);
+/* True when the pre-5.17 walker (tail calls, no bpf_loop) is loaded. */
+bool sampler__tail_walker(const struct sampler *s);
 /* Stop sampling; records already in the rings stay there to drain. */
 void sampler__stop(struct sampler *s);
 void sampler__close(struct sampler *s);

@@ -91,6 +91,7 @@ static const struct option long_options[] = {
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "native-stack-size", required_argument, NULL, OPT_NATIVE_STACK },
+	{ "no-jitter", no_argument, NULL, OPT_NO_JITTER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -100,7 +101,7 @@ static const struct option long_options[] = {
 const char agent_usage[] =
 "Usage: pybpfprof agent [-F HZ] [--interval SECONDS] [-p PID]... [--label KEY=VALUE]...\n"
 "                       [--push URL] [--push-header 'NAME: VALUE']... [--listen ADDR:PORT]\n"
-"                       [--output-dir DIR] [--keep N] [--max-queue SIZE]\n"
+"                       [--output-dir DIR] [--keep N] [--max-queue SIZE] [--no-jitter]\n"
 "\n"
 "Profile every Python process on the host continuously, in windows of\n"
 "--interval seconds, for Grafana Pyroscope (push), Parca or Grafana Alloy\n"
@@ -137,6 +138,7 @@ const char agent_usage[] =
 "      --kernel           the kernel's frames on top of each stack\n"
 "      --native-stack-size SIZE\n"
 "                         user stack copied per sample for --native (8K)\n"
+"      --no-jitter        sample at fixed intervals of 1/HZ, not random ones\n"
 "  -v, --verbose          report discovered processes and each push\n"
 "      --version          print the version and exit\n"
 "  -h, --help             print this help and exit\n"
@@ -388,7 +390,7 @@ static void submit(struct agent *ag, struct agg *agg, __u64 start, __u64 end)
 {
 	struct snapshot *snap;
 
-	snap = snapshot__new(agg, unix_ns(ag, start), end - start, ag->o.frequency,
+	snap = snapshot__new(agg, unix_ns(ag, start), end - start, session__rate(&ag->s),
 			     ag->s.hostname);
 	if (!snap) {
 		agg__free(agg);
@@ -508,7 +510,7 @@ static void finish_scrapes(struct agent *ag, __u64 now, bool all)
 		*pp = s->next;
 		profiler__remove_window(ag->s.prof, s->agg);
 		snap = snapshot__new(s->agg, unix_ns(ag, s->start_ns), end - s->start_ns,
-				     ag->o.frequency, ag->s.hostname);
+				     session__rate(&ag->s), ag->s.hostname);
 		if (snap)
 			snap->wall = ag->o.wall;
 		else

@@ -190,7 +190,7 @@ static int finish(struct record *r, double duration)
 {
 	struct output_meta meta = {
 		.duration_s = duration,
-		.frequency_hz = r->o.frequency,
+		.frequency_hz = session__rate(&r->s),
 		.start_unix_ns = r->s.start_unix_ns,
 		.hostname = r->s.hostname,
 		.threads = r->o.threads,

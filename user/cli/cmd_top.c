@@ -30,6 +30,7 @@ static void redraw(struct top_cmd *t)
 	struct profiler_stats st;
 
 	profiler__stats(t->s.prof, &st);
+	t->view.frequency = session__rate(&t->s);
 	top__render(&t->view, t->agg, &st, session__elapsed(&t->s));
 }
 

@@ -146,6 +146,9 @@ bool options__common(int opt, const char *arg, struct cli_opts *o)
 		if (o->native_stack % 8)
 			die("invalid native stack size '%s': expected a multiple of 8 bytes", arg);
 		return true;
+	case OPT_NO_JITTER:
+		o->no_jitter = true;
+		return true;
 	case 'v':
 		o->verbose++;
 		return true;
@@ -197,6 +200,7 @@ static const struct option long_options[] = {
 	{ "native", no_argument, NULL, OPT_NATIVE },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "native-stack-size", required_argument, NULL, OPT_NATIVE_STACK },
+	{ "no-jitter", no_argument, NULL, OPT_NO_JITTER },
 	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "private", no_argument, NULL, OPT_PRIVATE },

@@ -35,6 +35,7 @@ enum {
 	OPT_NATIVE,
 	OPT_KERNEL,
 	OPT_NATIVE_STACK,
+	OPT_NO_JITTER,
 	OPT_FIRST_COMMAND_OWN,	/* commands number their own options from here */
 };
 
@@ -52,6 +53,7 @@ struct cli_opts {
 	bool native;		/* --native */
 	unsigned int native_stack;	/* --native-stack-size, bytes */
 	bool kernel;		/* --kernel */
+	bool no_jitter;		/* --no-jitter: a fixed sampling grid */
 	int verbose;		/* -v: processes, libbpf warnings; -vv: libbpf debug */
 	char **command;		/* -- COMMAND [ARG]...: NULL-terminated; NULL: none */
 	/* The one-shot run's outputs. */

@@ -14,6 +14,15 @@
 /* Drain often: a short-lived code object (a module body) must still be there. */
 #define DRAIN_INTERVAL_NS (20 * 1000000ULL)
 #define NSEC_PER_SEC 1000000000ULL
+/*
+ * Jitter: each CPU's sampling period is drawn anew at random moments,
+ * on average every REDRAW_PERIODS mean periods, and no more often than
+ * REDRAW_CPU_NS per CPU allows: one re-draw is an ioctl and an IPI to
+ * that CPU, a few microseconds (see README, Performance), so a host with
+ * many CPUs re-draws each one less often rather than spending more.
+ */
+#define REDRAW_PERIODS 4
+#define REDRAW_CPU_NS (200 * 1000ULL)
 
 /*
  * On a host saturated by hundreds of CPU-bound threads, a nice-0 profiler
@@ -94,6 +103,39 @@ static void on_drain(struct loop *l, void *ctx)
 	}
 }
 
+/* Mean time between two re-draws of every CPU's period. */
+static double redraw_mean_ns(const struct session *s)
+{
+	double mean = REDRAW_PERIODS * (double)NSEC_PER_SEC / s->o->frequency;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double floor = (ncpus > 0 ? ncpus : 1) * (double)REDRAW_CPU_NS;
+
+	return mean > floor ? mean : floor;
+}
+
+/* The next re-draw at a random moment: uniform in [0.5, 1.5] of the mean. */
+static void arm_redraw(struct session *s)
+{
+	__u64 ns = (__u64)(redraw_mean_ns(s) * profiler__uniform(s->prof, 0.5, 1.5));
+
+	loop__set_timer(s->redraw, ns ? ns : 1, 0);
+}
+
+static void on_redraw(struct loop *l, void *ctx)
+{
+	struct session *s = ctx;
+	__u64 t0 = session__now_ns();
+	int err = profiler__redraw(s->prof);
+
+	s->redraw_ns += session__now_ns() - t0;
+	s->redraws++;
+	if (err && !s->redraw_failures++)
+		fprintf(stderr, "pybpfprof: cannot change the sampling period: %s; sampling "
+			"goes on at the last one\n", strerror(-err));
+	if (!err)
+		arm_redraw(s);
+}
+
 static void on_duration(struct loop *l, void *ctx)
 {
 	session__request_stop(ctx);
@@ -160,6 +202,14 @@ int session__load(struct session *s)
 		.native_stack = o->native_stack,
 		.kernel = o->kernel,
 		.verbose = o->verbose > 0,
+		/*
+		 * Wall mode counts off-CPU time on a grid of exactly 1/HZ: its
+		 * on-CPU samples keep that grid too, so both weigh the same.
+		 */
+		.jitter = !o->no_jitter && !o->wall,
+		/* Tests run the pre-5.17 walker on any kernel with this. */
+		.tail_walker = getenv("PYBPFPROF_TAIL_WALKER") &&
+			       !strcmp(getenv("PYBPFPROF_TAIL_WALKER"), "1"),
 	};
 	char why[512];
 	int err;
@@ -175,6 +225,10 @@ int session__load(struct session *s)
 		fprintf(stderr, "pybpfprof: %s\n", why);
 		return err;
 	}
+	if (profiler__tail_walker(s->prof) && (o->verbose || po.tail_walker))
+		fprintf(stderr, "pybpfprof: %s: frames are walked in tail-called chunks\n",
+			po.tail_walker ? "PYBPFPROF_TAIL_WALKER=1" :
+			"this kernel has no bpf_loop (5.17+)");
 	if (s->cmd) {
 		err = command__spawn(s->cmd);
 		if (!err)
@@ -224,7 +278,18 @@ int session__start(struct session *s)
 	if (s->o->duration &&
 	    !loop__add_timer(s->loop, (__u64)(s->o->duration * NSEC_PER_SEC), 0, on_duration, s))
 		return -errno;
+	if (!s->o->no_jitter && !s->o->wall) {
+		s->redraw = loop__add_timer(s->loop, 1, 0, on_redraw, s);
+		if (!s->redraw)
+			return -errno;
+		arm_redraw(s);
+	}
 	return 0;
+}
+
+double session__rate(struct session *s)
+{
+	return profiler__rate(s->prof);
 }
 
 void session__stop(struct session *s)
@@ -269,10 +334,11 @@ void session__print_summary(struct session *s, double duration)
 	__u64 *c = st.counters;
 
 	profiler__stats(s->prof, &st);
+	/* The rate measured: what each sample's time is worth in the outputs. */
 	fprintf(stderr,
-		"pybpfprof: %.1f s at %u Hz: %llu samples, %llu Python samples, %llu lost, "
+		"pybpfprof: %.1f s at %.1f Hz: %llu samples, %llu Python samples, %llu lost, "
 		"%llu Python processes seen",
-		duration, s->o->frequency, (unsigned long long)c[CNT_SAMPLES],
+		duration, session__rate(s), (unsigned long long)c[CNT_SAMPLES],
 		(unsigned long long)c[CNT_PY_SAMPLES], (unsigned long long)c[CNT_LOST],
 		(unsigned long long)st.procs_seen);
 	if (c[CNT_TRUNCATED])
@@ -300,6 +366,10 @@ void session__print_summary(struct session *s, double duration)
 			(unsigned long long)st.code_failures, (unsigned long long)st.cache_resets,
 			(unsigned long long)st.tlbc_frames, (unsigned long long)st.tlbc_failures,
 			(unsigned long long)st.stale_repaired);
+	if (s->o->verbose && s->redraws)
+		fprintf(stderr, "pybpfprof: sampling periods re-drawn %llu times, %.1f us each "
+			"(all CPUs), %.3f%% of the run\n", s->redraws,
+			s->redraw_ns / 1e3 / s->redraws, 100.0 * s->redraw_ns / 1e9 / duration);
 	if (c[CNT_LOST])
 		fprintf(stderr, "pybpfprof: warning: %llu samples were lost to a full ring "
 			"buffer; a larger --ring-size keeps them\n", (unsigned long long)c[CNT_LOST]);

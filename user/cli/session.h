@@ -35,6 +35,10 @@ struct session {
 	int cmd_status;			/* shell-style, once cmd_exited */
 	unsigned long long poll_failures;
 	int poll_err;
+	struct loop_timer *redraw;	/* jitter: re-draws the sampling periods */
+	unsigned long long redraw_failures;
+	unsigned long long redraws;	/* re-draws done, and the time they took */
+	__u64 redraw_ns;
 	/* Called for SIGUSR1 (status line), when set. */
 	void (*on_status)(struct session *s);
 	/* Called when sampling is to end (signal, duration, COMMAND exited). */
@@ -50,6 +54,12 @@ int session__start(struct session *s);
 void session__request_stop(struct session *s);
 void session__stop(struct session *s);
 double session__elapsed(const struct session *s);
+/*
+ * Samples per second on each CPU, measured (with jitter the periods are
+ * random; the kernel may also skip or throttle): a sample is worth
+ * 1/rate seconds in every output.
+ */
+double session__rate(struct session *s);
 /* The one-line summary at the end of a run. */
 void session__print_summary(struct session *s, double duration);
 /* Wait for COMMAND to exit (after sampling ended with -d); its status. */

@@ -68,13 +68,22 @@ int checks__kernel(char *why, size_t size)
 			 "is needed");
 		return -EOPNOTSUPP;
 	}
-	ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL);
-	if (ret <= 0) {
-		snprintf(why, size, "the kernel has no bpf_loop helper: Linux 5.17 or later "
-			 "is needed");
-		return -EOPNOTSUPP;
-	}
 	return 0;
+}
+
+/*
+ * Features newer than the 5.8 floor, each probed by loading a tiny
+ * program (never by kernel version): what lacks one degrades, with a
+ * notice, rather than failing to load.
+ */
+bool checks__has_bpf_loop(void)
+{
+	static int have = -1;
+
+	/* 5.17+. Without it the frames are walked in tail-called chunks. */
+	if (have < 0)
+		have = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT, BPF_FUNC_loop, NULL) > 0;
+	return have;
 }
 
 int checks__pids(const pid_t *pids, size_t n, char *why, size_t size)

@@ -7,13 +7,16 @@
 #ifndef __CHECKS_H
 #define __CHECKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 /* Root, or CAP_BPF, CAP_PERFMON (or CAP_SYS_ADMIN) and CAP_SYS_PTRACE. */
 int checks__privileges(char *why, size_t size);
-/* BTF, BPF perf_event programs, the ring buffer and bpf_loop. */
+/* BTF, BPF perf_event programs and the ring buffer (5.8). */
 int checks__kernel(char *why, size_t size);
+/* The bpf_loop helper (5.17): false means the tail-call walker. */
+bool checks__has_bpf_loop(void);
 int checks__pids(const pid_t *pids, size_t n, char *why, size_t size);
 
 #endif /* __CHECKS_H */

@@ -9,7 +9,7 @@
 
 struct output_meta {
 	double duration_s;
-	unsigned int frequency_hz;
+	double frequency_hz;	/* samples per second per CPU, as measured */
 	__u64 start_unix_ns;	/* wall-clock time sampling started */
 	const char *hostname;
 	/*

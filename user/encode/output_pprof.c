@@ -25,6 +25,7 @@
  * it, the id maps and one sample at a time are held in memory.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -646,7 +647,7 @@ static int pp__write(struct pp *pp, const struct output_meta *m, FILE *f)
 	e->pp = pp;
 	e->backend = m->backend_labels;
 	/* Above 1 GHz the period rounds to 0 ns: keep values non-zero. */
-	e->period = m->frequency_hz > 1000000000 ? 1 : 1000000000 / m->frequency_hz;
+	e->period = m->frequency_hz > 1e9 ? 1 : llround(1e9 / m->frequency_hz);
 	e->strs = pb_strtab__new();
 	if (!e->strs) {
 		free(e);

@@ -400,10 +400,10 @@ static void ss__write_header(const struct ss *ss, const struct output_meta *m,
 			active = i;
 	}
 	if (m->hostname && *m->hostname)
-		snprintf(name, sizeof(name), "pybpfprof on %s, %.1f s at %u Hz", m->hostname,
+		snprintf(name, sizeof(name), "pybpfprof on %s, %.1f s at %.1f Hz", m->hostname,
 			 m->duration_s, m->frequency_hz);
 	else
-		snprintf(name, sizeof(name), "pybpfprof, %.1f s at %u Hz", m->duration_s,
+		snprintf(name, sizeof(name), "pybpfprof, %.1f s at %.1f Hz", m->duration_s,
 			 m->frequency_hz);
 
 	fputs("{\"$schema\":\"" SCHEMA_URL "\",\n", f);

@@ -922,7 +922,7 @@ static void svg__header(struct svg *sv, const struct output_meta *m, size_t heig
 		m = &none;
 	for (__u32 c = sv->nodes[0].child; c != NO_ID; c = sv->nodes[c].sibling)
 		nprocs++;
-	snprintf(title, sizeof(title), "pybpfprof: %s%s%.1f s at %u Hz, %llu samples",
+	snprintf(title, sizeof(title), "pybpfprof: %s%s%.1f s at %.1f Hz, %llu samples",
 		 m->hostname && *m->hostname ? m->hostname : "",
 		 m->hostname && *m->hostname ? ", " : "", m->duration_s, m->frequency_hz, total);
 

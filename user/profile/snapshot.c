@@ -4,7 +4,7 @@
 #include "snapshot.h"
 
 struct snapshot *snapshot__new(struct agg *agg, __u64 start_unix_ns, __u64 duration_ns,
-			       unsigned int frequency, const char *hostname)
+			       double frequency, const char *hostname)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 

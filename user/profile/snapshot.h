@@ -16,7 +16,7 @@ struct snapshot {
 	struct agg *agg;
 	__u64 start_unix_ns;	/* wall-clock start of the window */
 	__u64 duration_ns;
-	unsigned int frequency;
+	double frequency;	/* samples per second per CPU, as measured */
 	unsigned long seq;	/* windows of one run: 1, 2, ... */
 	bool wall;		/* wall mode: wall/nanoseconds, __name__=wall */
 	char hostname[256];
@@ -25,7 +25,7 @@ struct snapshot {
 
 /* Takes ownership of @agg; one reference, the caller's. NULL: no memory. */
 struct snapshot *snapshot__new(struct agg *agg, __u64 start_unix_ns, __u64 duration_ns,
-			       unsigned int frequency, const char *hostname);
+			       double frequency, const char *hostname);
 struct snapshot *snapshot__get(struct snapshot *s);
 void snapshot__put(struct snapshot *s);
 

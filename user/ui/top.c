@@ -105,7 +105,7 @@ static void render(const struct agg *agg, const struct top_view *o, enum sort_ke
 
 	fputs("\033[H", stdout);
 	snprintf(line, sizeof(line),
-		 "pybpfprof top - %s - %.0f s at %u Hz%s - %llu Python processes - "
+		 "pybpfprof top - %s - %.0f s at %.1f Hz%s - %llu Python processes - "
 		 "%llu samples (%.1f/s), %llu lost",
 		 o->hostname, elapsed, o->frequency, o->wall ? ", wall time" : "",
 		 (unsigned long long)st->procs_seen,

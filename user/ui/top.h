@@ -12,7 +12,7 @@
 #include "profiler.h"
 
 struct top_view {
-	unsigned int frequency;
+	double frequency;	/* samples per second per CPU, as measured */
 	const char *hostname;
 	bool sort_total;	/* t: by total; o: by own (the default) */
 	bool wall;		/* --mode wall: off-CPU time too */
