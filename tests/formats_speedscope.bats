@@ -95,7 +95,9 @@ validate() {
 # Compare a validator summary with the folded file of the same run: each
 # profile's endValue against its folded total / Hz and, for the profiles
 # of process PID, each sample, as "PROFILE<TAB>STACK", with weight * Hz
-# against the folded count. Profiles are "comm (pid)", or
+# against the folded count. Hz is the rate measured (-F 199 asked, with
+# random intervals): taken from the largest profile, within 5% of 199,
+# and the same for every weight. Profiles are "comm (pid)", or
 # "comm (pid): thread (tid N)" with --threads.
 # usage: compare_with_folded SUMMARY FOLDED PID
 compare_with_folded() {
@@ -115,19 +117,26 @@ for line in open(folded):
         want[key] = want.get(key, 0) + int(count)
     totals[profile] = totals.get(profile, 0) + int(count)
 got, ends, bad = {}, {}, []
-for line in open(summary):
-    f = line.rstrip("\n").split("\t")
+rows = [line.rstrip("\n").split("\t") for line in open(summary)]
+for f in rows:
+    if f[0] == "profile":
+        ends[f[1]] = float(f[3])
+big = max((p for p in ends if p in totals), key=lambda p: totals[p], default=None)
+if big and ends[big] > 0:
+    measured = totals[big] / ends[big]
+    if abs(measured - hz) > 0.05 * hz:
+        bad.append(f"measured rate {measured} Hz is not within 5% of {hz}")
+    hz = measured
+for f in rows:
     if f[0] == "stack" and mine(f[1]):
         got[(f[1], f[2])] = got.get((f[1], f[2]), 0) + float(f[3]) * hz
-    elif f[0] == "profile":
-        ends[f[1]] = float(f[3])
 if not want:
     bad.append(f"no stacks of process {pid} in the folded output")
 if set(want) != set(got):
     bad.append(f"stacks only in folded: {sorted(set(want) - set(got))}")
     bad.append(f"stacks only in speedscope: {sorted(set(got) - set(want))}")
 for k in set(want) & set(got):
-    if abs(got[k] - want[k]) > 1e-6:
+    if abs(got[k] - want[k]) > 1e-6 * max(1, want[k]):
         bad.append(f"{k}: weight * Hz = {got[k]}, folded {want[k]}")
 if set(totals) != set(ends):
     bad.append(f"profiles {sorted(ends)} but folded roots {sorted(totals)}")
