@@ -69,7 +69,7 @@ FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/cli/ma
 FUZZ_SECONDS ?= 60
 
 .PHONY: all clean install deps deps-build test test-unit test-sanitize test-slow test-fresh \
-	demo bench fuzz fuzz-build
+	test-kernels demo bench fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -177,6 +177,12 @@ test-slow: deps
 	$(Q)for v in 3.13 3.14; do tools/build-cpython-ft $$v >/dev/null; rc=$$?; \
 		[ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc; done
 	$(Q)RUN_ALL_BATS_ONLY=1 tests/run-all tests/freethreaded.bats
+
+# Debian's 5.10, 6.1 and 6.12 kernels booted under qemu (KVM when a guest
+# boots under it, TCG otherwise), each running the core checks against the
+# binary just built; kernels and the root are cached in tests/.cache/kernels.
+test-kernels: deps all
+	$(Q)PYBPFPROF_TEST_KERNELS=1 RUN_ALL_BATS_ONLY=1 tests/run-all tests/kernels.bats
 
 # One profile of the bundled workload: table, build/demo.svg, build/demo.folded.
 demo: deps-build
