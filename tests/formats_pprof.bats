@@ -191,11 +191,11 @@ EOF
 	gopprof -raw "$PP_DIR/p.pb.gz" >"$PP_DIR/p.raw" 2>/dev/null
 	grep -qx 'PeriodType: cpu nanoseconds' "$PP_DIR/p.raw"
 	# The period is 1 s over the rate measured (-F 199, random intervals):
-	# within 5% of 1e9 / 199.
+	# within 15% of 1e9 / 199 (a busy host delays timer interrupts).
 	local period
 	period=$(sed -n 's/^Period: //p' "$PP_DIR/p.raw")
-	[ "$period" -gt $((1000000000 / 199 * 95 / 100)) ]
-	[ "$period" -lt $((1000000000 / 199 * 105 / 100)) ]
+	[ "$period" -gt $((1000000000 / 199 * 85 / 100)) ]
+	[ "$period" -lt $((1000000000 / 199 * 115 / 100)) ]
 	grep -qx 'samples/count cpu/nanoseconds\[dflt\]' "$PP_DIR/p.raw"
 	grep -Eqx 'Duration: 2\.0[0-9]*' "$PP_DIR/p.raw"
 	# cpu = samples * period on every sample.

@@ -74,9 +74,9 @@ with open(folded) as f:
 if samples - frameless <= 0 or outer_total <= 0:
     sys.exit('folded: %d samples, %d with Worker.outer' % (samples, outer_total))
 # Times are samples over the rate measured (random intervals around the
-# 199 Hz asked): one rate, within 5% of it, for every time below.
+# 199 Hz asked): one rate, within 15% of it, for every time below.
 HZ = (samples - frameless) / st.total_tt
-if abs(HZ - ASKED) > 0.05 * ASKED:
+if abs(HZ - ASKED) > 0.15 * ASKED:
     sys.exit('rate %r Hz, want about %r' % (HZ, ASKED))
 
 cc, nc, tt, ct, callers = st.stats[OUTER]
