@@ -86,15 +86,17 @@ slices_at() {
 	retry 3 slices_at 999 4
 }
 
+# With random periods the rate is above the one asked for, by up to ln 3
+# (see README): within 15% of it; on the fixed grid within 2%.
 @test "the summary reports the rate measured, near the one asked for" {
-	run_slices 8 r
+	run_slices 12 r
 	sleep 0.3
 	profile -F 499 -d 2 -p "${PIDS[0]}" -f folded
-	[ "$PROFILE_STATUS" -eq 0 ]
+	[ "$PROFILE_STATUS" -eq 0 ] || { cat "$TEST_ERR" >&2; false; }
 	[[ "$(tail -1 "$TEST_ERR")" =~ " s at "([0-9]+\.[0-9])" Hz: " ]]
-	awk -v hz="${BASH_REMATCH[1]}" 'BEGIN { exit !(hz > 499 * 0.9 && hz < 499 * 1.1) }'
+	awk -v hz="${BASH_REMATCH[1]}" 'BEGIN { exit !(hz > 499 * 0.9 && hz < 499 * 1.15) }'
 	profile -F 499 -d 1 --no-jitter -p "${PIDS[0]}" -f folded
-	[ "$PROFILE_STATUS" -eq 0 ]
+	[ "$PROFILE_STATUS" -eq 0 ] || { cat "$TEST_ERR" >&2; false; }
 	[[ "$(tail -1 "$TEST_ERR")" =~ " s at "([0-9]+\.[0-9])" Hz: " ]]
-	awk -v hz="${BASH_REMATCH[1]}" 'BEGIN { exit !(hz > 499 * 0.9 && hz < 499 * 1.1) }'
+	awk -v hz="${BASH_REMATCH[1]}" 'BEGIN { exit !(hz > 499 * 0.98 && hz < 499 * 1.02) }'
 }
