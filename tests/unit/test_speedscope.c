@@ -498,7 +498,7 @@ static void test_basic(void)
 		const struct jv *profiles = get(doc, "profiles"), *p;
 
 		check_profiles(doc, 99);
-		CHECK_EQ_STR(sget(doc, "name"), "pybpfprof on h1, 2.0 s at 99 Hz");
+		CHECK_EQ_STR(sget(doc, "name"), "pybpfprof on h1, 2.0 s at 99.0 Hz");
 		CHECK_EQ_INT(len_of(get(get(doc, "shared"), "frames")), 4);
 		/* By pid: 42 before 50, though 50 was seen first. */
 		CHECK_EQ_INT(len_of(profiles), 2);
@@ -632,7 +632,7 @@ static void test_hostile_names(void)
 		CHECK_EQ_STR(sget(at(frames, len_of(frames) - 1), "file"),
 			     "/f\xef\xbf\xbd\xef\xbf\xbd");
 		CHECK_EQ_STR(sget(at(get(doc, "profiles"), 0), "name"), "c\"o?mm\\ (1)");
-		CHECK_EQ_STR(sget(doc, "name"), "pybpfprof on h\"o\\st\n, 1.0 s at 99 Hz");
+		CHECK_EQ_STR(sget(doc, "name"), "pybpfprof on h\"o\\st\n, 1.0 s at 99.0 Hz");
 	}
 	/* The raw text: no line terminators a JavaScript string could trip on. */
 	CHECK(text && !strstr(text, "\xe2\x80\xa8") && !strstr(text, "\xe2\x80\xa9"));
@@ -656,7 +656,7 @@ static void test_deterministic_and_empty(void)
 	if (doc) {
 		CHECK_EQ_INT(len_of(get(doc, "profiles")), 0);
 		CHECK_EQ_INT(len_of(get(get(doc, "shared"), "frames")), 0);
-		CHECK_EQ_STR(sget(doc, "name"), "pybpfprof, 1.0 s at 99 Hz");
+		CHECK_EQ_STR(sget(doc, "name"), "pybpfprof, 1.0 s at 99.0 Hz");
 	}
 	jv_free(doc);
 

@@ -144,7 +144,7 @@ static void test_layout(void)
 	out = render(a, &meta, &err);
 	CHECK_EQ_INT(err, 0);
 	CHECK(out && !strncmp(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"", 36));
-	CHECK(out && strstr(out, ">pybpfprof: testhost, 2.5 s at 99 Hz, 100 samples</text>"));
+	CHECK(out && strstr(out, ">pybpfprof: testhost, 2.5 s at 99.0 Hz, 100 samples</text>"));
 	CHECK(out && strstr(out, "started 2023-11-14 22:13:20 UTC, 1 process, 3 stacks<"));
 	CHECK(out && strstr(out, "data-total=\"100\""));
 	CHECK(out && count_of(out, "<script") == 1 && count_of(out, "]]>") == 1);
