@@ -75,7 +75,7 @@ int on_sample_tail(struct bpf_perf_event_data *ctx)
 			report_unknown(tgid);
 		return 0;
 	}
-	ws = walk_state();
+	ws = walk_state(WALK_SLOT_TICK);
 	if (!ws)
 		return 0;
 	ws->ktime = bpf_ktime_get_ns();
@@ -103,7 +103,7 @@ int on_sample_tail(struct bpf_perf_event_data *ctx)
 SEC("perf_event")
 int find_tail(struct bpf_perf_event_data *ctx)
 {
-	struct walk_state *ws = walk_state();
+	struct walk_state *ws = walk_state(WALK_SLOT_TICK);
 	__u64 tstate, gil;
 
 	if (!ws)
@@ -126,9 +126,9 @@ int find_tail(struct bpf_perf_event_data *ctx)
 SEC("perf_event")
 int walk_tail(struct bpf_perf_event_data *ctx)
 {
-	struct walk_state *ws = walk_state();
-	__u32 zero = 0;
-	struct sample_buf *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct walk_state *ws = walk_state(WALK_SLOT_TICK);
+	__u32 key = WALK_SLOT_TICK;
+	struct sample_buf *s = bpf_map_lookup_elem(&scratch, &key);
 	__u64 id;
 
 	if (!ws || !s)

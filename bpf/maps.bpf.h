@@ -137,7 +137,7 @@ struct sample_buf {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);	/* one per enum walk_slot */
 	__type(key, __u32);
 	__type(value, struct sample_buf);
 } scratch SEC(".maps");

@@ -134,7 +134,7 @@ static __always_inline void offcpu_switch_out(bool preempt, struct task_struct *
 		tstate = w->tstate;
 		gil = w->gil;
 	} else {
-		tstate = find_tstate(pi, tgid, fsbase, &gil);
+		tstate = find_tstate(pi, tgid, fsbase, &gil, WALK_SLOT_TASK);
 		w->tstate = tstate;
 		w->gil = gil;
 		w->fsbase = fsbase;
@@ -168,7 +168,7 @@ static __always_inline void offcpu_switch_out(bool preempt, struct task_struct *
 		if (w->gil_state == GIL_STATE_UNKNOWN)
 			w->gil_state = gil_state(pi, tstate, gil);
 		if (emit_stack(pi, tgid, tid, tstate, 0, w->offcpu, w->gil_state, w->t_out,
-			       SAMPLE_PENDING)) {
+			       SAMPLE_PENDING, WALK_SLOT_TASK)) {
 			w->t_out = 0;
 			return;
 		}
@@ -217,11 +217,11 @@ static __always_inline void offcpu_syscall_return(void)
 	if (!pi)
 		return;
 	/* Found again with the re-check: it is about to run from it. */
-	tstate = find_tstate(pi, tgid, w->fsbase, &gil);
+	tstate = find_tstate(pi, tgid, w->fsbase, &gil, WALK_SLOT_TASK);
 	if (!tstate)
 		return;
 	gs = w->gil_state == GIL_STATE_UNKNOWN ? gil_state(pi, tstate, gil) : w->gil_state;
-	if (!emit_stack(pi, tgid, tid, tstate, k, w->offcpu, gs, last, 0))
+	if (!emit_stack(pi, tgid, tid, tstate, k, w->offcpu, gs, last, 0, WALK_SLOT_TASK))
 		count(CNT_OFFCPU_SAMPLES);
 }
 

@@ -47,13 +47,14 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
-	tstate = find_tstate(pi, tgid, BPF_CORE_READ(task, thread.fsbase), &gil);
+	tstate = find_tstate(pi, tgid, BPF_CORE_READ(task, thread.fsbase), &gil,
+			     WALK_SLOT_TICK);
 	if (!tstate) {
 		count(CNT_PY_NO_TSTATE);
 		return 0;
 	}
 	emit_stack(pi, tgid, tid, tstate, 1, OFFCPU_NONE, gil_state(pi, tstate, gil),
-		   bpf_ktime_get_ns(), 0);
+		   bpf_ktime_get_ns(), 0, WALK_SLOT_TICK);
 	return 0;
 }
 

@@ -40,16 +40,17 @@ static __always_inline __u8 gil_state(const struct py_proc_info *pi, __u64 tstat
 }
 
 /*
- * Walk the current thread's frames from @tstate and submit the record.
+ * Walk the current thread's frames from @tstate and submit the record,
+ * working in the per-CPU slot of the calling program's context.
  * 0, or -1 when there was nothing to send (no frame, ring full).
  */
 static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid, __u32 tid,
 				      __u64 tstate, __u32 weight, __u16 offcpu, __u8 gil,
-				      __u64 ktime, __u16 extra_flags)
+				      __u64 ktime, __u16 extra_flags, enum walk_slot slot)
 {
-	struct walk_state *ws = walk_state();
+	struct walk_state *ws = walk_state(slot);
 	struct sample_buf *s;
-	__u32 zero = 0;
+	__u32 key = slot;
 	__u64 frame;
 
 	frame = thread_frame(pi, tstate);
@@ -58,7 +59,7 @@ static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid,
 		return -1;
 	}
 
-	s = bpf_map_lookup_elem(&scratch, &zero);
+	s = bpf_map_lookup_elem(&scratch, &key);
 	if (!s || !ws)
 		return -1;
 

@@ -133,9 +133,9 @@ static long find_step(__u32 i, struct find_loop *l)
 
 /* The thread state, and (when known) its GIL's address in *@gil. */
 static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tgid,
-					 __u64 thread_ptr, __u64 *gil)
+					 __u64 thread_ptr, __u64 *gil, enum walk_slot slot)
 {
-	struct walk_state *ws = walk_state();
+	struct walk_state *ws = walk_state(slot);
 	struct find_loop l;
 	__u64 tstate = 0;
 
@@ -176,7 +176,7 @@ static __always_inline __u64 find_tstate_cached(const struct py_proc_info *pi, _
 		*gil = cached->gil;
 		return cached->tstate;
 	}
-	return find_tstate(pi, tgid, thread_ptr, gil);
+	return find_tstate(pi, tgid, thread_ptr, gil, WALK_SLOT_TASK);
 }
 
 #endif /* __TSTATE_BPF_H */
