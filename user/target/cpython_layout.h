@@ -62,6 +62,13 @@ struct py_layout {
 	__s16 frame_tlbc;
 	__u8 owner_skip_min;		/* skip frames with owner >= this */
 	__u8 instr_kind;		/* enum py_instr_kind */
+	/*
+	 * 3.11 only (--native): the 1-byte is_entry of the first frame an
+	 * eval loop call runs, and _PyCFrame.previous, the caller's
+	 * _PyCFrame on the C stack. -1 elsewhere.
+	 */
+	__s16 frame_is_entry;
+	__s16 cframe_previous;
 
 	/* PyCodeObject */
 	__s16 code_filename;

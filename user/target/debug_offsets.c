@@ -447,6 +447,8 @@ int debug_offsets__parse(const void *buf, size_t len, struct py_layout *out,
 	memset(&l, 0, sizeof(l));
 	l.major = major;
 	l.minor = minor;
+	l.frame_is_entry = -1;	/* 3.11 only: 3.13+ have entry shim frames */
+	l.cframe_previous = -1;
 
 	err |= dbg_size(b, d->rt_size, DBG_BIG_STRUCT_MAX, &rt_size);
 	err |= dbg_size(b, d->is_size, DBG_BIG_STRUCT_MAX, &is_size);

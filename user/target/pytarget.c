@@ -316,8 +316,8 @@ out:
 static int frame_read_size(const struct py_layout *l, __s16 tlbc)
 {
 	const __s16 fields[] = { l->frame_back, l->frame_code, l->frame_instr, l->frame_owner,
-				 tlbc };
-	const int widths[] = { 8, 8, 8, 1, 4 };
+				 tlbc, l->frame_is_entry };
+	const int widths[] = { 8, 8, 8, 1, 4, 1 };
 	int read_size = 0;
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -382,6 +382,8 @@ void py_target__proc_info(const struct py_target *t, struct py_proc_info *pi)
 	pi->gil_size = l->gil_size;
 	pi->interp_gil_ptr = l->interp_gil_ptr;
 	pi->tstate_status = l->tstate_status;
+	pi->frame_is_entry = l->frame_is_entry;
+	pi->cframe_previous = l->cframe_previous;
 	pi->gil_kind = GIL_KIND_UNKNOWN;
 	if (t->free_threaded) {
 		if (l->tstate_status >= 0)
