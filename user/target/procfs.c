@@ -74,6 +74,34 @@ out_free:
 	return err;
 }
 
+int procfs__vdso(pid_t pid, __u64 *start, __u64 *end)
+{
+	char fname[64], *line = NULL;
+	size_t lcap = 0;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/maps", pid);
+	f = fopen(fname, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &lcap, f) > 0) {
+		unsigned long long s, e;
+		int at = 0;
+
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %n", &s, &e, &at) == 2 && at &&
+		    !strncmp(line + at, "[vdso]", 6)) {
+			*start = s;
+			*end = e;
+			err = 0;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
 static int read_comm(const char *fname, char *buf, size_t size)
 {
 	ssize_t n;

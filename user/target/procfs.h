@@ -20,6 +20,8 @@ struct proc_map {
 
 /* File-backed mappings of @pid, malloc'd into *@maps: 0 or -errno. */
 int procfs__read_maps(pid_t pid, struct proc_map **maps, size_t *n);
+/* Where @pid's vDSO is mapped: 0, or -errno (-ENOENT: it has none). */
+int procfs__vdso(pid_t pid, __u64 *start, __u64 *end);
 int procfs__comm(pid_t pid, char *buf, size_t size);
 int procfs__thread_comm(pid_t pid, pid_t tid, char *buf, size_t size);
 /* Start time in clock ticks since boot: tells a reused PID apart. */

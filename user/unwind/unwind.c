@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <elfutils/libdwfl.h>
 #include "hmap.h"
 #include "procfs.h"
@@ -28,6 +30,7 @@ struct unwind_proc {
 	pid_t pid;
 	Dwfl *dwfl;
 	bool attached;
+	__u64 maps_sig;		/* of the executable file mappings reported */
 	struct sample_ctx cur;
 };
 
@@ -134,19 +137,68 @@ static bool same_file(const struct proc_map *a, const struct proc_map *b)
 }
 
 /*
+ * The vDSO has no file, and a thread in clock_gettime() is in it: its
+ * CFI is what takes the unwinding out. Every 64-bit process of this
+ * kernel maps the same image as ours, so ours, copied once into a
+ * memory file, stands for theirs. -1 when there is none.
+ */
+static int vdso_file(void)
+{
+	static int fd = -2;
+	__u64 start, end, base = getauxval(AT_SYSINFO_EHDR);
+
+	if (fd != -2)
+		return fd;
+	fd = -1;
+	if (!base || procfs__vdso(getpid(), &start, &end) || base != start)
+		return fd;
+	fd = memfd_create("pybpfprof-vdso", MFD_CLOEXEC);
+	if (fd >= 0 && write(fd, (const void *)start, end - start) != (ssize_t)(end - start)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* @pid's vDSO, if it has one, as a module named "[vdso]". */
+static void report_vdso(struct unwind_proc *up)
+{
+	__u64 start, end;
+	int fd;
+
+	if (vdso_file() < 0 || procfs__vdso(up->pid, &start, &end))
+		return;
+	fd = dup(vdso_file());
+	if (fd < 0)
+		return;
+	/* A fresh descriptor, read from offset 0 by libdw: the shared one never moves. */
+	if (!dwfl_report_elf(up->dwfl, "[vdso]", "[vdso]", fd, start, false))
+		close(fd);
+}
+
+/*
  * Report every file-backed executable mapping of @pid to libdw, each
  * with a descriptor we opened the safe way (procfs__open_mapped: inside
  * the process's root, or through map_files), at its load bias.
  */
-static int report_modules(struct unwind_proc *up)
+/* A hash of where @maps' executable files lie: changes when a library comes or goes. */
+static __u64 maps_signature(const struct proc_map *maps, size_t n)
 {
-	struct proc_map *maps = NULL;
-	size_t n = 0;
-	int err;
+	__u64 h = 1469598103934665603ULL;
 
-	err = procfs__read_maps(up->pid, &maps, &n);
-	if (err)
-		return err;
+	for (size_t i = 0; i < n; i++) {
+		const __u64 v[] = { maps[i].start, maps[i].end, maps[i].inode };
+
+		if (!maps[i].exec)
+			continue;
+		for (size_t k = 0; k < 3; k++)
+			h = (h ^ v[k]) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static int report_modules(struct unwind_proc *up, const struct proc_map *maps, size_t n)
+{
 	dwfl_report_begin(up->dwfl);
 	for (size_t i = 0; i < n; i++) {
 		const struct proc_map *m = &maps[i], *first = m;
@@ -169,9 +221,37 @@ static int report_modules(struct unwind_proc *up)
 		if (!dwfl_report_elf(up->dwfl, m->path, m->path, fd, base, false))
 			close(fd);
 	}
+	report_vdso(up);
 	dwfl_report_end(up->dwfl, NULL, NULL);
-	free(maps);
+	up->maps_sig = maps_signature(maps, n);
 	return 0;
+}
+
+/*
+ * A new libdw session for @up with its modules as mapped now, unless
+ * @only_if_changed and they are those reported already. Never a second
+ * report into the same session: the unwinding state keeps pointers into
+ * the modules it was attached with, which a report frees.
+ */
+static int proc_report(struct unwind_proc *up, bool only_if_changed)
+{
+	struct proc_map *maps = NULL;
+	size_t n = 0;
+	int err;
+
+	err = procfs__read_maps(up->pid, &maps, &n);
+	if (err)
+		return err;
+	if (only_if_changed && up->dwfl && maps_signature(maps, n) == up->maps_sig)
+		goto out;
+	if (up->dwfl)
+		dwfl_end(up->dwfl);
+	up->attached = false;
+	up->dwfl = dwfl_begin(&dwfl_callbacks);
+	err = up->dwfl ? report_modules(up, maps, n) : -ENOMEM;
+out:
+	free(maps);
+	return err;
 }
 
 static struct unwind_proc *proc_get(struct unwinder *u, pid_t pid)
@@ -188,8 +268,7 @@ static struct unwind_proc *proc_get(struct unwinder *u, pid_t pid)
 	if (!up)
 		goto err_delete;
 	up->pid = pid;
-	up->dwfl = dwfl_begin(&dwfl_callbacks);
-	if (!up->dwfl || report_modules(up))
+	if (proc_report(up, false))
 		goto err_free;
 	*slot = up;
 	return up;
@@ -271,9 +350,9 @@ size_t unwinder__unwind(struct unwinder *u, pid_t pid, pid_t tid, const __u64 *r
 	*truncated = true;
 	if (!up || !max)
 		return 0;
-	/* A pc in no module: a library loaded since it was reported. */
-	if (!dwfl_addrmodule(up->dwfl, regs[PY_NATIVE_IP]))
-		report_modules(up);
+	/* A pc in no module: a library loaded since it was reported, or JIT code. */
+	if (!dwfl_addrmodule(up->dwfl, regs[PY_NATIVE_IP]) && proc_report(up, true))
+		return 0;
 	up->cur = (struct sample_ctx){
 		.pid = pid, .tid = tid, .regs = regs, .stack = stack,
 		.stack_lo = regs[PY_NATIVE_SP], .stack_hi = regs[PY_NATIVE_SP] + stack_len,
