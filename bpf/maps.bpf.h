@@ -34,8 +34,9 @@ const volatile __u32 max_depth = PYBPFPROF_DEFAULT_DEPTH;
 const volatile bool pid_filter = false;	/* -p or a command: only wanted tgids */
 /* Wall mode: off-CPU time counted on a per-thread grid of this period. */
 const volatile __u64 wall_period_ns = 0;
-/* The kernel's bpf_task_pt_regs(), or the task's stack top for the regs. */
-const volatile bool have_task_pt_regs = false;
+/* --native: bytes of user stack to copy (0: off); --kernel: the kernel stack too. */
+const volatile __u32 native_stack_size = 0;
+const volatile bool native_kernel = false;
 
 /* Wall mode's scan claims off-CPU time up to here (0: up to now). */
 __u64 scan_until_ns = 0;
@@ -133,6 +134,8 @@ struct sample_buf {
 	__u64 code[CODE_WINDOW / 8];
 	/* A frame found in it is used in place: room for its fields past the end. */
 	__u8 window[STACK_WINDOW + FRAME_BUF_SIZE + 8];
+	/* --native: where runs of frames were entered (walk_bound()). */
+	struct native_bound bounds[PY_NATIVE_MAX_BOUNDS];
 };
 
 struct {

@@ -22,10 +22,11 @@
 #include "sample.bpf.h"
 #include "events.bpf.h"
 #include "offcpu.bpf.h"
+#include "native.bpf.h"
 #include "legacy.bpf.h"
 
-SEC("perf_event")
-int on_sample(struct bpf_perf_event_data *ctx)
+/* One CPU-clock tick; @native: with the native part (a constant per program). */
+static __always_inline int sample_tick(struct bpf_perf_event_data *ctx, bool native)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
@@ -53,9 +54,26 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		count(CNT_PY_NO_TSTATE);
 		return 0;
 	}
-	emit_stack(pi, tgid, tid, tstate, 1, OFFCPU_NONE, gil_state(pi, tstate, gil),
-		   bpf_ktime_get_ns(), 0, WALK_SLOT_TICK);
+	if (native)
+		native_sample(ctx, pi, tgid, tid, tstate, gil_state(pi, tstate, gil),
+			      bpf_ktime_get_ns());
+	else
+		emit_stack(pi, tgid, tid, tstate, 1, OFFCPU_NONE, gil_state(pi, tstate, gil),
+			   bpf_ktime_get_ns(), 0, WALK_SLOT_TICK);
 	return 0;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	return sample_tick(ctx, false);
+}
+
+/* --native (5.19+: a ring record of a size known at run time), in on_sample's place. */
+SEC("perf_event")
+int on_sample_native(struct bpf_perf_event_data *ctx)
+{
+	return sample_tick(ctx, true);
 }
 
 /* ---- wall mode (autoloaded with --mode wall only) --------------------- */

@@ -88,6 +88,24 @@ static __always_inline __u32 code_cksum(struct walk_state *ws, struct sample_buf
 }
 
 /*
+ * --native: the run of frames walked since the last boundary was entered
+ * through @addr, an object on the C stack of the eval loop call that ran
+ * it. Userspace only keeps those it finds on the stack it unwinds.
+ */
+static __always_inline void walk_bound(struct walk_ctx *c, struct sample_buf *s, __u64 addr)
+{
+	struct native_bound *b;
+
+	if (!addr || c->nbounds >= PY_NATIVE_MAX_BOUNDS)
+		return;
+	b = &s->bounds[c->nbounds & (PY_NATIVE_MAX_BOUNDS - 1)];
+	b->addr = addr;
+	b->pos = c->n;
+	b->pad = 0;
+	c->nbounds++;
+}
+
+/*
  * One frame: copy it, skip shims, record (code, position, checksum).
  * 0: go on with the next frame; 1: the walk is over.
  */
@@ -115,6 +133,9 @@ static __always_inline int walk_frame(struct walk_state *ws, struct sample_buf *
 	if ((valid_off(c->frame_owner) &&
 	     fb[c->frame_owner & (FRAME_BUF_SIZE - 1)] >= c->owner_skip_min) ||
 	    (c->none_addr && code == c->none_addr) || !code) {
+		/* An eval loop call's entry frame, on its C stack (3.12+). */
+		if (c->native && code)
+			walk_bound(c, s, c->frame);
 		c->frame = back;
 		return 0;
 	}
@@ -147,6 +168,12 @@ static __always_inline int walk_frame(struct walk_state *ws, struct sample_buf *
 	s->frames[c->n & (PYBPFPROF_MAX_DEPTH - 1)].cksum = cksum;
 	c->n++;
 	c->frame = back;
+	/* 3.11: the first frame of an eval loop call, whose _PyCFrame is next. */
+	if (c->native && valid_off(c->frame_is_entry) &&
+	    fb[c->frame_is_entry & (FRAME_BUF_SIZE - 1)]) {
+		walk_bound(c, s, c->cframe);
+		c->cframe = c->cframe ? read_ptr(c->cframe + c->cframe_previous) : 0;
+	}
 	return 0;
 }
 
@@ -177,6 +204,8 @@ static __always_inline void walk_begin(struct walk_state *ws, const struct py_pr
 	c->code_cksum = pi->code_cksum;
 	c->owner_skip_min = pi->owner_skip_min;
 	c->instr_kind = pi->instr_kind;
+	c->native = 0;
+	c->nbounds = 0;
 }
 
 /*

@@ -44,7 +44,18 @@ struct walk_ctx {
 	__u8 contiguous;
 	__u8 owner_skip_min;
 	__u8 instr_kind;
-	__u8 pad;
+	/*
+	 * --native: note where each eval loop call's run of frames began
+	 * (struct native_bound, in the sample buffer). 3.11 finds them with
+	 * is_entry and the _PyCFrame chain from @cframe; 3.12+ with the
+	 * shim frames skipped.
+	 */
+	__u8 native;
+	__u16 nbounds;
+	__s16 frame_is_entry;
+	__s16 cframe_previous;
+	__u16 pad;
+	__u64 cframe;
 	struct seen_slot seen[SEEN_SLOTS];
 };
 

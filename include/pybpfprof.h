@@ -74,6 +74,14 @@ struct py_proc_info {
 	__s16 tstate_status;	/* 3.13+: PyThreadState._status bits, or -1 */
 	__u16 pad2;
 	__u64 gil_addr;		/* 3.7-3.11: &_PyRuntime.ceval.gil, else 0 */
+	/*
+	 * --native, 3.11: a frame's 1-byte is_entry (the first frame of an
+	 * eval loop call) and _PyCFrame.previous, or -1. 3.12+ mark those
+	 * calls with shim frames (frame_owner) instead.
+	 */
+	__s16 frame_is_entry;
+	__s16 cframe_previous;
+	__u32 pad3;
 };
 
 /* How a thread's GIL state is known (per process). */

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "array.h"
+#include "checks.h"
 #include "hmap.h"
 #include "origin.h"
 #include "procfs.h"
@@ -98,6 +99,7 @@ struct profiler {
 	struct unwinder *unwinder;	/* --native */
 	struct ksyms *ksyms;		/* --kernel */
 	struct native_frame *native;	/* one stack's native frames */
+	struct native_bound *bounds;	/* one stack's boundaries on its C stack */
 	struct mixed_frame *mixed;	/* one stack's frames, merged */
 	__u32 *pyids;			/* one stack's Python frame ids, leaf first */
 	__u64 last_scan_ns;
@@ -551,15 +553,32 @@ static size_t mixed_stack(struct profiler *p, struct py_process *proc, const str
 	const struct native_bound *bounds = (const void *)(np + 1);
 	const __u64 *kips = (const void *)(bounds + np->nbounds);
 	const __u8 *stack = (const void *)(kips + np->nkernel);
-	size_t nn, nm, n = 0;
-	bool truncated;
+	__u64 lo = np->regs[PY_NATIVE_SP], hi = lo + np->stack_len;
+	size_t nn = 0, nm, nb = 0, n = 0;
+	bool truncated = false;
 
 	for (size_t i = 0; i < npy; i++)
 		p->pyids[i] = symbolizer__frame(proc->sym, &frames[i]);
-	nn = unwinder__unwind(p->unwinder, proc->pid, hdr->tid, np->regs, stack, np->stack_len,
-			      p->native, MAX_NATIVE_FRAMES, &truncated);
-	nm = splice__merge(npy, bounds, np->nbounds, proc->target.major == 3 && proc->target.minor >= 11,
-			   p->native, nn, truncated, p->mixed, MAX_STACK_IDS);
+	/*
+	 * Boundaries off the copied stack are not the C stack's (3.11's
+	 * root _PyCFrame lives in the thread state), or lie past the copy,
+	 * where no frame was unwound: either way none can be placed.
+	 */
+	for (size_t i = 0; i < np->nbounds; i++)
+		if (bounds[i].addr >= lo && bounds[i].addr < hi)
+			p->bounds[nb++] = bounds[i];
+	if (p->unwinder)
+		nn = unwinder__unwind(p->unwinder, proc->pid, hdr->tid, np->regs, stack,
+				      np->stack_len, p->native, MAX_NATIVE_FRAMES, &truncated);
+	if (p->unwinder) {
+		nm = splice__merge(npy, p->bounds, nb,
+				   proc->target.major == 3 && proc->target.minor >= 11,
+				   p->native, nn, truncated, p->mixed, MAX_STACK_IDS);
+	} else {
+		/* --kernel alone: the Python stack as it is, the kernel's on top. */
+		for (nm = 0; nm < npy && nm < MAX_STACK_IDS; nm++)
+			p->mixed[nm] = (struct mixed_frame){ MIXED_PYTHON, nm };
+	}
 	/* Leaf first into wids, then reversed into ids. */
 	for (size_t i = 0; p->ksyms && i < np->nkernel && n < MAX_STACK_IDS; i++) {
 		const char *sym = ksyms__name(p->ksyms, kips[i]);
@@ -603,7 +622,7 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 		p->stats.dropped_samples += hdr->weight ? hdr->weight : 1;
 		return;
 	}
-	if (native && p->unwinder && (!p->opts.gil_only || hdr->gil == GIL_STATE_HELD ||
+	if (native && (!p->opts.gil_only || hdr->gil == GIL_STATE_HELD ||
 				       hdr->gil == GIL_STATE_ATTACHED)) {
 		size_t npy = hdr->nframes > p->opts.max_depth ? p->opts.max_depth : hdr->nframes;
 
@@ -975,6 +994,7 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	p->pyids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->pyids));
 	p->native = calloc(MAX_NATIVE_FRAMES, sizeof(*p->native));
 	p->mixed = calloc(MAX_STACK_IDS, sizeof(*p->mixed));
+	p->bounds = calloc(PY_NATIVE_MAX_BOUNDS, sizeof(*p->bounds));
 	if (o->native && !(p->unwinder = unwinder__new()))
 		goto err_nomem;
 	/* No kallsyms (hidden by kptr_restrict): "[k] [unknown]" frames, still counted. */
@@ -985,13 +1005,21 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	p->gil_notices = hmap__new(sizeof(__u32), sizeof(bool));
 	p->pending = hmap__new(sizeof(__u32), sizeof(struct pending_stack *));
 	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids || !p->scan_frames ||
-	    !p->pyids || !p->native || !p->mixed ||
+	    !p->pyids || !p->native || !p->mixed || !p->bounds ||
 	    !p->offcpu_ids || !p->gil_notices || !p->pending ||
 	    set_pids(p, o->pids, o->npids)) {
 		*err = -ENOMEM;
 		goto err_nomem;
 	}
 	cb.ctx = p;
+	if ((o->native || o->kernel) && (o->tail_walker || !checks__has_ringbuf_dynptr() ||
+					 !checks__has_bpf_loop())) {
+		snprintf(why, why_size, "%s needs Linux 5.19+ (BPF ring records of a size known "
+			 "at run time, bpf_loop); this kernel has not got them",
+			 o->native ? "--native" : "--kernel");
+		*err = -EOPNOTSUPP;
+		goto err_free;
+	}
 	p->sampler = sampler__open(&so, &cb, err);
 	if (!p->sampler) {
 		snprintf(why, why_size, "failed to load the BPF program: %s (needs Linux 5.8+ "
@@ -1205,6 +1233,7 @@ void profiler__free(struct profiler *p)
 	free(p->scan_frames);
 	free(p->pyids);
 	free(p->native);
+	free(p->bounds);
 	free(p->mixed);
 	unwinder__free(p->unwinder);
 	ksyms__free(p->ksyms);

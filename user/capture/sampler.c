@@ -83,8 +83,17 @@ static int choose_walker(struct sampler *s, const struct sampler_opts *o)
 	int err = 0;
 
 	s->tail_walker = o->tail_walker || !checks__has_bpf_loop();
-	s->entry = s->tail_walker ? k->progs.on_sample_tail : k->progs.on_sample;
-	err = bpf_program__set_autoload(k->progs.on_sample, !s->tail_walker);
+	bool native = o->native_stack || o->kernel_stacks;
+
+	/* --native and --kernel write records of a size known at run time: 5.19+. */
+	if (native && (s->tail_walker || !checks__has_ringbuf_dynptr()))
+		return -EOPNOTSUPP;
+	s->entry = s->tail_walker ? k->progs.on_sample_tail :
+		   native ? k->progs.on_sample_native : k->progs.on_sample;
+	err = bpf_program__set_autoload(k->progs.on_sample, s->entry == k->progs.on_sample);
+	if (!err)
+		err = bpf_program__set_autoload(k->progs.on_sample_native,
+						s->entry == k->progs.on_sample_native);
 	for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]) && !err; i++)
 		err = bpf_program__set_autoload(tail[i], s->tail_walker);
 	return err;
@@ -128,6 +137,8 @@ static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 	s->skel->rodata->max_depth = o->max_depth;
 	s->skel->rodata->pid_filter = o->pid_filter;
 	s->skel->rodata->wall_period_ns = wall ? o->wall_period_ns : 0;
+	s->skel->rodata->native_stack_size = o->native_stack;
+	s->skel->rodata->native_kernel = o->kernel_stacks;
 	err = bpf_map__set_max_entries(s->skel->maps.samples, o->ring_size);
 	if (!err)
 		err = choose_walker(s, o);

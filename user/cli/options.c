@@ -164,12 +164,20 @@ void options__finish(struct cli_opts *o)
 	size_t record = 8 + sizeof(struct sample_hdr) + o->max_depth * sizeof(struct py_frame);
 	size_t need = 4096;
 
+	/* --native, --kernel: the native part at its largest, too. */
+	if (o->native || o->kernel)
+		record += sizeof(struct native_part) +
+			  (o->native ? PY_NATIVE_MAX_BOUNDS * sizeof(struct native_bound) +
+					       o->native_stack : 0) +
+			  (o->kernel ? PY_NATIVE_MAX_KERNEL * sizeof(__u64) : 0);
+
 	while (need < record)
 		need <<= 1;
 	/* A ring smaller than one record loses every sample that deep. */
 	if (o->ring_size < need)
-		die("invalid ring size '%s': one sample of --max-depth %u frames takes %zu "
+		die("invalid ring size '%s': one sample of --max-depth %u frames%s takes %zu "
 		    "bytes, so the ring must be at least %zuK", o->ring_arg, o->max_depth,
+		    o->native ? " with its native part" : o->kernel ? " with its kernel stack" : "",
 		    record, need >> 10);
 }
 

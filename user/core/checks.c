@@ -86,6 +86,17 @@ bool checks__has_bpf_loop(void)
 	return have;
 }
 
+bool checks__has_ringbuf_dynptr(void)
+{
+	static int have = -1;
+
+	/* 5.19+. --native's records vary in size: reserved as a dynptr. */
+	if (have < 0)
+		have = libbpf_probe_bpf_helper(BPF_PROG_TYPE_PERF_EVENT,
+					       BPF_FUNC_ringbuf_reserve_dynptr, NULL) > 0;
+	return have;
+}
+
 int checks__pids(const pid_t *pids, size_t n, char *why, size_t size)
 {
 	char path[64];

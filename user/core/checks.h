@@ -17,6 +17,8 @@ int checks__privileges(char *why, size_t size);
 int checks__kernel(char *why, size_t size);
 /* The bpf_loop helper (5.17): false means the tail-call walker. */
 bool checks__has_bpf_loop(void);
+/* bpf_ringbuf_reserve_dynptr() (5.19+): what --native and --kernel need. */
+bool checks__has_ringbuf_dynptr(void);
 int checks__pids(const pid_t *pids, size_t n, char *why, size_t size);
 
 #endif /* __CHECKS_H */

@@ -24,12 +24,13 @@ struct agg_frame {
 };
 
 /*
- * A pseudo-frame (bracketed name, no file: "[off-CPU: futex]"): not
- * Python code, so writers show the bare name, without a location.
+ * A frame with no file: a pseudo-frame ("[off-CPU: futex]",
+ * "[truncated]", "[k] SYMBOL") or a native one without a symbol
+ * ("BINARY+0xOFFSET"). Writers show the bare name, without a location.
  */
 static inline bool agg_frame_is_pseudo(const struct agg_frame *fr)
 {
-	return fr->qualname && fr->qualname[0] == '[' && fr->file && !fr->file[0];
+	return fr->qualname && fr->file && !fr->file[0];
 }
 
 /* A function: frames that share (qualname, file, first_line). */
