@@ -125,12 +125,17 @@ version_ge() {
 	[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]
 }
 
+# X.Y of the interpreter PYTHON (on the host).
+version_of() {
+	"$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'
+}
+
 # python_vars: from PY, set PYV (its X.Y); PYCOMM, its process name (the
 # executable's name, cut to 15 bytes as the kernel does); QUAL, what a
 # method's name starts with ("Worker." where frames carry qualnames,
 # 3.11+, else ""); and CLS, QUAL as a regex.
 python_vars() {
-	PYV=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || {
+	PYV=$(version_of "$PY") || {
 		echo "cannot run $PY" >&2
 		return 1
 	}
