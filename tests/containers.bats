@@ -66,7 +66,7 @@ setup_file() {
 			start_bg "$py" "$f" 90 2 3>&-
 			note_workload "host-pyenv-$v" "$LAST_PID" "$f" "$py"
 		else
-			note_skip "host-pyenv-$v" "CPython $v not installed under $(pyenv_where)"
+			note_skip "host-pyenv-$v" "pyenv's CPython $v not installed (looked in $(pyenv_where))"
 		fi
 	done
 	wait_started 1
@@ -139,6 +139,7 @@ check_container() {
 	require_root
 	use_file_profile
 	workload host-debian
+	# shellcheck disable=SC2034  # read by python_vars
 	PY=${WL[2]}
 	python_vars
 	if [ -n "$QUAL" ]; then

@@ -40,8 +40,13 @@ fi
 # PATH) and /root/.pyenv that has a versions/ directory; pyenv need not
 # be on PATH. Fails under PYBPFPROF_TEST_NO_PYENV.
 pyenv_root() {
-	local r
 	[ -z "${PYBPFPROF_TEST_NO_PYENV:-}" ] || return 1
+	any_pyenv_root
+}
+
+# pyenv_root, whatever PYBPFPROF_TEST_NO_PYENV says.
+any_pyenv_root() {
+	local r
 	for r in "${PYENV_ROOT:-}" "$(pyenv root 2>/dev/null)" /root/.pyenv; do
 		if [ -n "$r" ] && [ -d "$r/versions" ]; then
 			echo "$r"
@@ -53,11 +58,10 @@ pyenv_root() {
 
 # Where find_python looks, for skip messages.
 pyenv_where() {
-	local r
-	if r=$(pyenv_root); then
-		echo "$r/versions"
+	if [ -z "${PYBPFPROF_TEST_NO_PYENV:-}" ]; then
+		echo "$(any_pyenv_root)/versions"
 	else
-		echo "pyenv (PYBPFPROF_TEST_NO_PYENV is set)"
+		echo "$(any_pyenv_root)/versions, hidden by PYBPFPROF_TEST_NO_PYENV"
 	fi
 }
 
@@ -116,7 +120,7 @@ no_test_python() {
 	if [ -n "${PYBPFPROF_TEST_PYTHON:-}" ]; then
 		echo "PYBPFPROF_TEST_PYTHON=$PYBPFPROF_TEST_PYTHON is not executable"
 	else
-		echo "no CPython 3 under $(pyenv_where) and no /usr/bin/python3"
+		echo "no CPython 3 in pyenv ($(pyenv_where)) and no /usr/bin/python3"
 	fi
 }
 
@@ -210,7 +214,7 @@ require_version() {
 		return 0
 	fi
 	name=$(debian_root_of "$v") ||
-		skip "CPython $v: none under $(pyenv_where), no /usr/bin/python$v, and no Debian root of the tests has it"
+		skip "CPython $v: not in pyenv ($(pyenv_where)), no /usr/bin/python$v, and no Debian root of the tests has it"
 	require_root
 	build_debian_root "$name"
 	require_rootfs "$name"
