@@ -29,8 +29,7 @@ start_nested_in_root() {
 		note_skip "$label" "unshare not installed (util-linux)"
 		return 0
 	fi
-	mkdir -p "$root/work"
-	cp "$WORKLOADS/nested.py" "$root/work/nested.py"
+	put_in_root "$root" "$WORKLOADS/nested.py"
 	if start_in_root "$root" "$py" /work/nested.py 90 2; then
 		note_workload "$label" "$LAST_PID" /work/nested.py "$py"
 	else

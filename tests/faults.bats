@@ -50,8 +50,7 @@ require_py311() {
 		# Only one on the host: sid's 3.14 execs its 3.15, in their root.
 		build_debian_root sid
 		require_rootfs sid
-		mkdir -p "$ROOTFS/work"
-		cp "$F" "$ROOTFS/work/faults.py"
+		put_in_root "$ROOTFS" "$F"
 		first=python3.14 second=python3.15
 		spin="spin \\(/work/faults\\.py:$(line_of spin_hot "$F")\\) [0-9]+$"
 		start_in_root "$ROOTFS" /usr/bin/python3.14 /work/faults.py exec 4 /usr/bin/python3.15

@@ -236,11 +236,21 @@ start_python() {
 		SCRIPT_SEEN=$WORKLOADS/$s
 		start_workload "$PY" "$SCRIPT_SEEN" "$@"
 	else
-		mkdir -p "$PY_ROOT/work"
-		cp "$WORKLOADS/$s" "$PY_ROOT/work/$s"
+		put_in_root "$PY_ROOT" "$WORKLOADS/$s"
 		SCRIPT_SEEN=/work/$s
 		start_in_root "$PY_ROOT" "$PY" "$SCRIPT_SEEN" "$@"
 	fi
+}
+
+# put_in_root ROOT FILE: FILE as ROOT/work/NAME, replaced by a rename: an
+# interpreter of that root that is still reading the old copy (just
+# started, say) never sees a truncated one, which it would run as an
+# empty script and exit.
+put_in_root() {
+	local dst=$1/work/${2##*/}
+	mkdir -p "$1/work"
+	cmp -s "$2" "$dst" && return 0
+	cp "$2" "$dst.tmp.$$" && mv -f "$dst.tmp.$$" "$dst"
 }
 
 # run_python ARGS...: run $PY with ARGS in the foreground, on the host or
