@@ -10,7 +10,9 @@ load helpers
 	require_test_python
 	command -v valgrind >/dev/null || skip "valgrind not installed"
 	[ -z "${PYBPFPROF_SANITIZED:-}" ] || skip "an ASan build does not run under valgrind"
-	start_bg "$PY" "$WORKLOADS/nested.py" 30 1
+	# Under valgrind the profiler takes long to start (over a minute on a
+	# loaded host): the workload lasts until teardown ends it.
+	start_bg "$PY" "$WORKLOADS/nested.py" 600 1
 	wait_started 0.7
 	run valgrind --error-exitcode=99 --leak-check=full \
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
