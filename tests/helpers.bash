@@ -253,17 +253,25 @@ put_in_root() {
 	cp "$2" "$dst.tmp.$$" && mv -f "$dst.tmp.$$" "$dst"
 }
 
-# run_python ARGS...: run $PY with ARGS in the foreground, on the host or
-# inside PY_ROOT (private PID and mount namespaces, chroot); stdin,
-# stdout and stderr pass through. Paths in ARGS are the root's.
-run_python() {
+# python_argv: set PY_ARGV to the command that runs $PY, on the host or
+# inside PY_ROOT (private PID and mount namespaces, chroot: a command
+# whose descendants include the interpreter). Paths given to it are the
+# root's.
+python_argv() {
 	if [ -z "${PY_ROOT:-}" ]; then
-		"$PY" "$@"
+		PY_ARGV=("$PY")
 	else
-		unshare --pid --mount --fork --propagation private \
-			--mount-proc="$PY_ROOT/proc" chroot "$PY_ROOT" \
-			/usr/bin/env -i PATH=/usr/bin:/bin "$PY" "$@"
+		PY_ARGV=(unshare --pid --mount --fork --propagation private
+			--mount-proc="$PY_ROOT/proc" chroot "$PY_ROOT"
+			/usr/bin/env -i PATH=/usr/bin:/bin "$PY")
 	fi
+}
+
+# run_python ARGS...: run $PY with ARGS in the foreground, as python_argv
+# says; stdin, stdout and stderr pass through.
+run_python() {
+	python_argv
+	"${PY_ARGV[@]}" "$@"
 }
 
 # start_workload CMD [ARGS...]: start a background process this test owns;
