@@ -3,6 +3,12 @@
 # shellcheck shell=bash disable=SC2034  # PY, PYV, CLS, ... are for the .bats files
 
 PYBPFPROF=${PYBPFPROF:-$BATS_TEST_DIRNAME/../build/pybpfprof}
+
+# Under `sudo make test`, pybpfprof would run each "-- COMMAND" as sudo's
+# user, who can reach neither bats' temporary directories nor pyenv under
+# /root: the tests run as root's own shell would. A test about SUDO_UID
+# sets it itself.
+unset SUDO_UID SUDO_GID SUDO_USER
 WORKLOADS=$BATS_TEST_DIRNAME/workloads
 BG_PIDS=()
 
