@@ -6,6 +6,9 @@
 # interpreters that cannot be profiled. setup_file prepares and starts
 # all of them, takes ONE system-wide profile, keeps what the tests check
 # of /proc, and stops them; each test checks one of them in that profile.
+# Without pyenv, the embedder links Debian's libpython (python3-dev), the
+# renamed process is Debian's python3, and the 2.7 build that cannot be
+# profiled is Debian bullseye's python2.7, patched, in its root.
 
 load helpers
 
@@ -75,16 +78,19 @@ start_planned() {
 
 setup_file() {
 	local f=$WORKLOADS/nested.py t=$BATS_FILE_TMPDIR v py lib cfg why late early
+	local tp dpy lacking_root
 
 	[ "$(id -u)" -eq 0 ] || return 0
 	PLAN_LABELS=() PLAN_CMDS=() PLAN_NOTE=()
+	tp=$(test_python) || tp=""
+	dpy=$(debian_python) || dpy=""
 
 	# Old versions, pyenv builds (shared libpython with .symtab).
 	for v in 2.7 3.6 3.7; do
 		if py=$(find_python "$v"); then
 			plan "pyenv-$v" "$f" "$py" "$f" 90 2
 		else
-			note_skip "pyenv-$v" "CPython $v not installed under $PYENV_ROOT/versions"
+			note_skip "pyenv-$v" "pyenv's CPython $v not installed (looked in $(pyenv_where))"
 		fi
 	done
 
@@ -92,7 +98,9 @@ setup_file() {
 	# so no interp_head symbol. LD_LIBRARY_PATH beats pyenv's RUNPATH.
 	for v in 2.7 3.6; do
 		if ! py=$(find_python "$v"); then
-			note_skip "stripped-$v" "CPython $v not installed under $PYENV_ROOT/versions"
+			why="pyenv's CPython $v not installed (looked in $(pyenv_where)): its shared libpython is what gets stripped"
+			[ "$v" != 2.7 ] || why="$why (containers.bats runs Debian's stripped python2.7)"
+			note_skip "stripped-$v" "$why"
 			continue
 		fi
 		if lib=$(libpython_of "$py" "$v") && mkdir -p "$t/stripped-$v" &&
@@ -103,78 +111,129 @@ setup_file() {
 		fi
 	done
 
-	# A C program embedding pyenv's shared libpython3.12.
-	if ! py=$(find_python 3.12); then
-		note_skip embedhost "CPython 3.12 not installed under $PYENV_ROOT/versions"
-	elif why=$(build_embed "$py-config" "$t/embedhost"); then
-		plan embedhost "$f" "$t/embedhost" "$f" 90 2
+	# A C program embedding a shared libpython: the tests' interpreter's
+	# (pyenv's 3.12), else Debian's (python3-dev, libpython3.X.so).
+	# Noted with its version and the libpython it maps.
+	cfg=""
+	for py in "$tp" "$dpy"; do
+		if [ -n "$py" ] && [ -x "$py-config" ]; then
+			cfg=$py-config
+			break
+		fi
+	done
+	if [ -z "$cfg" ]; then
+		note_skip embedhost "no python3.X-config beside ${tp:-python3} (python3-dev not installed)"
+	elif why=$(build_embed "$cfg" "$t/embedhost"); then
+		if lib=$(ldd "$t/embedhost" | awk '$1 ~ /^libpython/ { print $3; exit }') &&
+		   [ -n "$lib" ]; then
+			plan embedhost "$f $(version_of "${cfg%-config}") $(readlink -f "$lib")" \
+				"$t/embedhost" "$f" 90 2
+		else
+			note_skip embedhost "$cfg --embed links no shared libpython"
+		fi
 	else
 		note_skip embedhost "$why"
 	fi
 
-	# ... and one with Debian's static libpython3.11 linked in, then
+	# ... and one with Debian's static libpython linked in, then
 	# stripped: no exported symbol, only the .PyRuntime section.
-	cfg=/usr/bin/python3.11-config
-	if [ ! -x "$cfg" ] ||
-	   [ ! -f "$("$cfg" --configdir)/libpython3.11-pic.a" ]; then
-		note_skip embedstatic "Debian's libpython3.11-pic.a not installed (python3.11-dev)"
-	elif why=$(build_embed "$cfg" "$t/embedstatic" \
-			"-L$("$cfg" --configdir) -l:libpython3.11-pic.a -lexpat -lz"); then
-		strip "$t/embedstatic"
-		plan embedstatic "$f" "$t/embedstatic" "$f" 90 2
+	if [ -z "$dpy" ]; then
+		note_skip embedstatic "/usr/bin/python3 not installed"
 	else
-		note_skip embedstatic "$why"
+		v=$(version_of "$dpy") cfg=$dpy-config
+		if [ ! -x "$cfg" ] || [ ! -f "$("$cfg" --configdir)/libpython$v-pic.a" ]; then
+			note_skip embedstatic "Debian's libpython$v-pic.a not installed (python$v-dev)"
+		elif why=$(build_embed "$cfg" "$t/embedstatic" \
+				"-L$("$cfg" --configdir) -l:libpython$v-pic.a -lexpat -lz"); then
+			strip "$t/embedstatic"
+			plan embedstatic "$f $v" "$t/embedstatic" "$f" 90 2
+		else
+			note_skip embedstatic "$why"
+		fi
 	fi
 
-	# Copied and renamed interpreters.
-	if [ -x /usr/bin/python3.11 ]; then
-		cp /usr/bin/python3.11 "$t/notpython"
-		plan notpython "$f" "$t/notpython" "$f" 90 2
+	# Copied and renamed interpreters: Debian's static python3, and an
+	# executable of pyenv's that loads its shared libpython.
+	if [ -n "$dpy" ]; then
+		cp "$dpy" "$t/notpython"
+		plan notpython "$f $(version_of "$dpy")" "$t/notpython" "$f" 90 2
 	else
-		note_skip notpython "/usr/bin/python3.11 not installed"
+		note_skip notpython "/usr/bin/python3 not installed"
 	fi
-	if py=$(find_python 3.12); then
+	py=$(find_python 3.12) || py=$(find_python "$(newest_pyenv3)") || py=""
+	if [ -n "$py" ] && lib=$(libpython_of "$py" "$(version_of "$py")"); then
 		cp "$py" "$t/worker-bin"
-		plan worker-bin "$f" "$t/worker-bin" "$f" 90 2
+		plan worker-bin "$f $(version_of "$py") $lib" "$t/worker-bin" "$f" 90 2
 	else
-		note_skip worker-bin "CPython 3.12 not installed under $PYENV_ROOT/versions"
+		note_skip worker-bin "no pyenv CPython 3 with a shared libpython ($(pyenv_where)); Debian's python3 is static: see notpython"
 	fi
 
 	# Processes that rename themselves: before the profile starts, and
-	# after it has found them.
-	if py=$(find_python 3.12); then
-		plan rename-early "$WORKLOADS/rename.py" "$py" "$WORKLOADS/rename.py" 90 renamed-early
-		plan rename-late "$WORKLOADS/rename.py" "$py" "$WORKLOADS/rename.py" 90 renamed-late
+	# after it has found them. Noted with the interpreter's comm.
+	if [ -n "$tp" ]; then
+		v=$(basename "$tp" | cut -c1-15)
+		plan rename-early "$WORKLOADS/rename.py $v" "$tp" "$WORKLOADS/rename.py" 90 renamed-early
+		plan rename-late "$WORKLOADS/rename.py $v" "$tp" "$WORKLOADS/rename.py" 90 renamed-late
 	else
-		note_skip rename-early "CPython 3.12 not installed under $PYENV_ROOT/versions"
-		note_skip rename-late "CPython 3.12 not installed under $PYENV_ROOT/versions"
+		note_skip rename-early "$(no_test_python)"
+		note_skip rename-late "$(no_test_python)"
 	fi
 
-	# Not profilable: a 3.11 whose Py_Version claims 3.99, and a
-	# stripped libpython2.7 whose PyInterpreterState_Head() we cannot
-	# decode (made to read "xor %eax,%eax; ret"). They only sleep.
-	if [ -x /usr/bin/python3.11 ]; then
-		if cp /usr/bin/python3.11 "$t/python3.99" &&
+	# Not profilable: Debian's python3 (3.11+) whose Py_Version claims
+	# 3.99, and a 2.7 build without .symtab whose PyInterpreterState_Head()
+	# we cannot decode (made to read "xor %eax,%eax; ret"). They only
+	# sleep.
+	if [ -n "$dpy" ]; then
+		if cp "$dpy" "$t/python3.99" &&
 		   elf_patch "$t/python3.99" Py_Version '\x00\x00\x63\x03'; then
 			plan fake-3.99 "$t/python3.99" "$t/python3.99" -c 'import time; time.sleep(90)'
 		else
-			note_skip fake-3.99 "no Py_Version in /usr/bin/python3.11's .dynsym"
+			note_skip fake-3.99 "no Py_Version in $dpy's .dynsym"
 		fi
 	else
-		note_skip fake-3.99 "/usr/bin/python3.11 not installed"
+		note_skip fake-3.99 "/usr/bin/python3 not installed"
 	fi
+	# pyenv's libpython2.7, stripped; else Debian bullseye's python2.7
+	# (stripped already), in its root.
 	lib=$t/lacking-2.7/libpython2.7.so.1.0
-	if ! py=$(find_python 2.7); then
-		note_skip lacking-2.7 "CPython 2.7 not installed under $PYENV_ROOT/versions"
-	elif mkdir -p "${lib%/*}" && strip -o "$lib" "$(libpython_of "$py" 2.7)" &&
-	     elf_patch "$lib" PyInterpreterState_Head '\x31\xc0\xc3\x90\x90\x90\x90\x90'; then
-		plan lacking-2.7 "$lib" env LD_LIBRARY_PATH="${lib%/*}" "$py" \
-			-c 'import time; time.sleep(90)'
+	lacking_root=""
+	if py=$(find_python 2.7); then
+		if mkdir -p "${lib%/*}" && strip -o "$lib" "$(libpython_of "$py" 2.7)" &&
+		   elf_patch "$lib" PyInterpreterState_Head '\x31\xc0\xc3\x90\x90\x90\x90\x90'; then
+			plan lacking-2.7 "$lib" env LD_LIBRARY_PATH="${lib%/*}" "$py" \
+				-c 'import time; time.sleep(90)'
+		else
+			note_fail lacking-2.7 "cannot make a stripped, patched copy of libpython2.7"
+		fi
 	else
-		note_fail lacking-2.7 "cannot make a stripped, patched copy of libpython2.7"
+		build_debian_root bullseye
+		lacking_root=$ROOTFS_DIR/bullseye
+		if [ ! -f "$ROOTFS_DIR/bullseye.stamp" ]; then
+			why="no pyenv CPython 2.7 ($(pyenv_where)), and Debian root bullseye could not be built: see $ROOTFS_DIR/bullseye.log"
+			if [ -n "${PYBPFPROF_REQUIRE_ROOTFS:-}" ]; then
+				note_fail lacking-2.7 "$why"
+			else
+				note_skip lacking-2.7 "$why"
+			fi
+			lacking_root=""
+		elif ! { mkdir -p "$lacking_root/work/lacking" &&
+			 cp "$lacking_root/usr/bin/python2.7" "$lacking_root/work/lacking/python2.7" &&
+			 elf_patch "$lacking_root/work/lacking/python2.7" PyInterpreterState_Head \
+				'\x31\xc0\xc3\x90\x90\x90\x90\x90'; }; then
+			note_fail lacking-2.7 "cannot make a patched copy of bullseye's python2.7"
+			lacking_root=""
+		fi
 	fi
 
 	start_planned
+	if [ -n "$lacking_root" ]; then
+		if start_in_root "$lacking_root" /work/lacking/python2.7 \
+			-c 'import time; time.sleep(90)'; then
+			note_workload lacking-2.7 "$LAST_PID" /work/lacking/python2.7
+		else
+			note_fail lacking-2.7 "bullseye's patched python2.7 did not start"
+		fi
+	fi
 	wait_started 1
 	early=$(workload_pid rename-early)
 	late=$(workload_pid rename-late)
@@ -302,18 +361,24 @@ stripped_version() {
 	stripped_version 3.6
 }
 
-@test "a C program embedding libpython3.12, found by its ELF files, named by its comm" {
+# qual or name: how CPython X.Y names methods (see assert_nested).
+style_of() {
+	if version_ge "$1" 3.11; then echo qual; else echo name; fi
+}
+
+@test "a C program embedding a shared libpython, found by its ELF files, named by its comm" {
 	require_root
 	workload embedhost
 	use_file_profile
-	local pid=${WL[0]} py
-	py=$(find_python 3.12)
-	assert_named "$pid" embedhost 3.12 "${py%/bin/*}/lib/libpython3.12.so.1.0"
+	local pid=${WL[0]}
+	# WL: PID, script, version, the libpython it maps.
+	assert_named "$pid" embedhost "${WL[2]}" "${WL[3]}"
+	grep -qF " ${WL[3]}" "$(snapshot_of "$pid")/maps"
 	assert_root_frame "$pid" embedhost
-	assert_nested "$pid" "${WL[1]}" qual
+	assert_nested "$pid" "${WL[1]}" "$(style_of "${WL[2]}")"
 }
 
-@test "a stripped C program with a static libpython3.11 in it (no exported symbols)" {
+@test "a stripped C program with Debian's static libpython in it (no exported symbols)" {
 	require_root
 	workload embedstatic
 	use_file_profile
@@ -322,29 +387,28 @@ stripped_version() {
 		echo "embedstatic exports Py_Initialize" >&2
 		return 1
 	fi
-	assert_named "$pid" embedstatic 3.11 "$BATS_FILE_TMPDIR/embedstatic"
+	assert_named "$pid" embedstatic "${WL[2]}" "$BATS_FILE_TMPDIR/embedstatic"
 	assert_root_frame "$pid" embedstatic
-	assert_nested "$pid" "${WL[1]}" qual
+	assert_nested "$pid" "${WL[1]}" "$(style_of "${WL[2]}")"
 }
 
-@test "a copy of Debian's static python3.11 named notpython" {
+@test "a copy of Debian's static python3 named notpython" {
 	require_root
 	workload notpython
 	use_file_profile
-	assert_named "${WL[0]}" notpython 3.11 "$BATS_FILE_TMPDIR/notpython"
+	assert_named "${WL[0]}" notpython "${WL[2]}" "$BATS_FILE_TMPDIR/notpython"
 	assert_root_frame "${WL[0]}" notpython
-	assert_nested "${WL[0]}" "${WL[1]}" qual
+	assert_nested "${WL[0]}" "${WL[1]}" "$(style_of "${WL[2]}")"
 }
 
-@test "a copy of pyenv's python3.12 executable named worker-bin" {
+@test "a copy of pyenv's python executable named worker-bin" {
 	require_root
 	workload worker-bin
 	use_file_profile
-	local py
-	py=$(find_python 3.12)
-	assert_named "${WL[0]}" worker-bin 3.12 "${py%/bin/*}/lib/libpython3.12.so.1.0"
+	# WL: PID, script, version, its libpython.
+	assert_named "${WL[0]}" worker-bin "${WL[2]}" "${WL[3]}"
 	assert_root_frame "${WL[0]}" worker-bin
-	assert_nested "${WL[0]}" "${WL[1]}" qual
+	assert_nested "${WL[0]}" "${WL[1]}" "$(style_of "${WL[2]}")"
 }
 
 @test "comm changed before discovery: the new name is the root frame" {
@@ -361,12 +425,14 @@ stripped_version() {
 	require_root
 	workload rename-late
 	use_file_profile
-	local pid=${WL[0]} f=${WL[1]}
+	# WL: PID, script, the interpreter's comm before the rename.
+	local pid=${WL[0]} f=${WL[1]} comm=${WL[2]} c
+	c=$(re_escape "$comm")
 	# It did rename itself, while profiled.
 	[ "$(cat "$(snapshot_of "$pid")/comm")" = renamed-late ]
-	assert_root_frame "$pid" python3.12
-	assert_folded_has "^python3\\.12 \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);before_rename \\($(re_escape "$f"):$(line_of before_hot "$f")\\) [0-9]+$"
-	assert_folded_has "^python3\\.12 \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);after_rename \\($(re_escape "$f"):$(line_of after_hot "$f")\\) [0-9]+$"
+	assert_root_frame "$pid" "$comm"
+	assert_folded_has "^$c \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);before_rename \\($(re_escape "$f"):$(line_of before_hot "$f")\\) [0-9]+$"
+	assert_folded_has "^$c \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);after_rename \\($(re_escape "$f"):$(line_of after_hot "$f")\\) [0-9]+$"
 }
 
 @test "an unsupported version: one stderr line with PID, binary and version; the rest profiled" {

@@ -173,7 +173,7 @@ bpf_prog_ids() {
 
 @test "a full ring buffer is counted and reported, never silent" {
 	require_root
-	require_python 3.12
+	require_test_python
 	start_bg "$PY" "$WORKLOADS/deep.py" 200 6
 	wait_started 0.7
 	run --separate-stderr "$PYBPFPROF" --ring-size 8K -F 999 -d 2 -p "$LAST_PID" -f folded

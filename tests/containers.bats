@@ -6,22 +6,16 @@
 # and their TIDs are not the host's. setup_file builds the roots (once,
 # cached in tests/.cache/rootfs by tools/make-rootfs), starts
 # tests/workloads/nested.py in each and in every host interpreter (pyenv
-# 2.7, 3.6-3.13, Debian's static 3.11; free-threaded 3.13t has its own
+# 2.7, 3.6-3.13, Debian's static python3; free-threaded 3.13t has its own
 # file, freethreaded.bats, as it must be built first),
 # takes ONE system-wide profile of the whole fleet, keeps what the tests check of /proc, and stops
 # the workloads; each test then checks one interpreter in that profile.
 
 load helpers
 
-# The pyenv interpreters started beside them (3.12 has its own test).
-PYENV_VERSIONS=(2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.13)
+# The pyenv interpreters started beside them.
+PYENV_VERSIONS=(2.7 3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13)
 
-# name suite packages...
-ROOTS=(
-	"trixie trixie python3.13"
-	"sid sid python3.14 python3.15"
-	"bullseye bullseye python2.7 python3.9"
-)
 
 # LABEL ROOT-NAME INTERPRETER: nested.py in that root, as /work/nested.py.
 start_nested_in_root() {
@@ -35,8 +29,7 @@ start_nested_in_root() {
 		note_skip "$label" "unshare not installed (util-linux)"
 		return 0
 	fi
-	mkdir -p "$root/work"
-	cp "$WORKLOADS/nested.py" "$root/work/nested.py"
+	put_in_root "$root" "$WORKLOADS/nested.py"
 	if start_in_root "$root" "$py" /work/nested.py 90 2; then
 		note_workload "$label" "$LAST_PID" /work/nested.py "$py"
 	else
@@ -49,7 +42,7 @@ setup_file() {
 
 	[ "$(id -u)" -eq 0 ] || return 0
 	# In parallel: downloads of one overlap unpacking of another.
-	for spec in "${ROOTS[@]}"; do
+	for spec in "${DEBIAN_ROOTS[@]}"; do
 		# shellcheck disable=SC2086
 		build_rootfs $spec &
 	done
@@ -60,26 +53,19 @@ setup_file() {
 	start_nested_in_root sid-3.15 sid /usr/bin/python3.15
 	start_nested_in_root bullseye-2.7 bullseye /usr/bin/python2.7
 	start_nested_in_root bullseye-3.9 bullseye /usr/bin/python3.9
-	# Host interpreters in the same profile.
-	if py=$(find_python 3.12); then
+	# Host interpreters in the same profile: Debian's, and pyenv's.
+	if py=$(debian_python); then
 		start_bg "$py" "$f" 90 2 3>&-
-		note_workload host-pyenv-3.12 "$LAST_PID" "$f" "$py"
+		note_workload host-debian "$LAST_PID" "$f" "$py"
 	else
-		note_skip host-pyenv-3.12 "CPython 3.12 not installed under $(pyenv_root)/versions"
+		note_skip host-debian "/usr/bin/python3 not installed"
 	fi
-	if [ -x /usr/bin/python3.11 ]; then
-		start_bg /usr/bin/python3.11 "$f" 90 2 3>&-
-		note_workload host-debian-3.11 "$LAST_PID" "$f" /usr/bin/python3.11
-	else
-		note_skip host-debian-3.11 "/usr/bin/python3.11 not installed"
-	fi
-	# Every other interpreter of the fleet, in the same profile.
 	for v in "${PYENV_VERSIONS[@]}"; do
 		if py=$(find_python "$v"); then
 			start_bg "$py" "$f" 90 2 3>&-
 			note_workload "host-pyenv-$v" "$LAST_PID" "$f" "$py"
 		else
-			note_skip "host-pyenv-$v" "CPython $v not installed under $(pyenv_root)/versions"
+			note_skip "host-pyenv-$v" "pyenv's CPython $v not installed (looked in $(pyenv_where))"
 		fi
 	done
 	wait_started 1
@@ -148,13 +134,18 @@ check_container() {
 	check_container bullseye-3.9 bullseye name ""
 }
 
-@test "host interpreters in the same profile: pyenv 3.12, Debian's /usr/bin/python3.11" {
+@test "a host interpreter in the same profile: Debian's static /usr/bin/python3" {
 	require_root
 	use_file_profile
-	workload host-pyenv-3.12
-	assert_nested "${WL[0]}" "${WL[1]}" qual
-	workload host-debian-3.11
-	assert_nested "${WL[0]}" "${WL[1]}" qual
+	workload host-debian
+	# shellcheck disable=SC2034  # read by python_vars
+	PY=${WL[2]}
+	python_vars
+	if [ -n "$QUAL" ]; then
+		assert_nested "${WL[0]}" "${WL[1]}" qual
+	else
+		assert_nested "${WL[0]}" "${WL[1]}" name
+	fi
 }
 
 # check_host LABEL STYLE
@@ -172,6 +163,7 @@ check_host() {
 @test "same profile: pyenv 3.9" { check_host host-pyenv-3.9 name; }
 @test "same profile: pyenv 3.10" { check_host host-pyenv-3.10 name; }
 @test "same profile: pyenv 3.11" { check_host host-pyenv-3.11 qual; }
+@test "same profile: pyenv 3.12" { check_host host-pyenv-3.12 qual; }
 @test "same profile: pyenv 3.13" { check_host host-pyenv-3.13 qual; }
 
 @test "the one profile: every Python process named, nothing unsupported" {

@@ -7,10 +7,18 @@ load helpers
 
 setup() {
 	require_root
-	require_python 3.12
+	require_test_python
 	F=$WORKLOADS/faults.py
 	FE=$(re_escape "$F")
 	SPIN="spin \\($FE:$(line_of spin_hot "$F")\\) [0-9]+$"
+	# The process frame: the interpreter's comm.
+	COMM=$(re_escape "$PYCOMM")
+}
+
+# Targets that overwrite interpreter structures run on 3.11+ only.
+require_py311() {
+	version_ge "$PYV" 3.11 ||
+		skip "faults.py $1 overwrites CPython 3.11+ structures; $PY is $PYV"
 }
 
 @test "a target that exits mid-run keeps its samples and names" {
@@ -22,16 +30,36 @@ setup() {
 	wait "$pid"
 	wait "$prof"
 	TEST_OUT=$BATS_TEST_TMPDIR/p.folded TEST_ERR=$BATS_TEST_TMPDIR/err \
-		assert_folded_has "^python3\\.12 \\($pid\\);<module> .*;$SPIN"
+		assert_folded_has "^$COMM \\($pid\\);<module> .*;$SPIN"
 }
 
 @test "exec into another Python version: both images profiled under one PID" {
-	[ -x /usr/bin/python3.11 ] || skip "/usr/bin/python3.11 not installed"
-	start_bg "$PY" "$F" exec 4 /usr/bin/python3.11
+	local other="" c spin=$SPIN first second
+	# A second version on the host: Debian's python3 or one of pyenv's.
+	for c in "$(debian_python)" "$(find_python 3.11)" "$(find_python 3.13)" \
+		"$(find_python 3.10)"; do
+		if [ -n "$c" ] && [ "$(version_of "$c")" != "$PYV" ]; then
+			other=$c
+			break
+		fi
+	done
+	if [ -n "$other" ]; then
+		first=$PYCOMM second=$(basename "$other" | cut -c1-15)
+		start_bg "$PY" "$F" exec 4 "$other"
+	else
+		# Only one on the host: sid's 3.14 execs its 3.15, in their root.
+		build_debian_root sid
+		require_rootfs sid
+		put_in_root "$ROOTFS" "$F"
+		first=python3.14 second=python3.15
+		spin="spin \\(/work/faults\\.py:$(line_of spin_hot "$F")\\) [0-9]+$"
+		start_in_root "$ROOTFS" /usr/bin/python3.14 /work/faults.py exec 4 /usr/bin/python3.15
+	fi
+	echo "# $first execs $second" >&3
 	profile -F 199 -d 3.5 -f folded
 	[ "$PROFILE_STATUS" -eq 0 ]
-	assert_folded_has "^python3\\.12 \\($LAST_PID\\);<module> .*;$SPIN"
-	assert_folded_has "^python3\\.11 \\($LAST_PID\\);<module> .*;$SPIN"
+	assert_folded_has "^$(re_escape "$first") \\($LAST_PID\\);<module> .*;$spin"
+	assert_folded_has "^$(re_escape "$second") \\($LAST_PID\\);<module> .*;$spin"
 }
 
 @test "a fork storm (50 forks a second): children are sampled and named" {
@@ -72,9 +100,9 @@ setup() {
 	wait "$prof"
 	[ "$second" -eq "$first" ] || skip "could not reuse pid $first (got $second)"
 	TEST_OUT=$BATS_TEST_TMPDIR/p.folded TEST_ERR=$BATS_TEST_TMPDIR/err \
-		assert_folded_has "^python3\\.12 \\($first\\);<module> \\($FE:[0-9]+\\);.*$SPIN"
+		assert_folded_has "^$COMM \\($first\\);<module> \\($FE:[0-9]+\\);.*$SPIN"
 	TEST_OUT=$BATS_TEST_TMPDIR/p.folded TEST_ERR=$BATS_TEST_TMPDIR/err \
-		assert_folded_has "^python3\\.12 \\($second\\);<module> .*Worker\\.inner_leaf"
+		assert_folded_has "^$COMM \\($second\\);<module> .*${CLS}inner_leaf"
 	# No stack mixes the two programs' code.
 	! grep "nested.py" "$BATS_TEST_TMPDIR/p.folded" | grep -q "faults.py"
 }
@@ -128,6 +156,7 @@ setup() {
 }
 
 @test "a target corrupting its code object is marked, the rest still profiled" {
+	require_py311 corrupt_code
 	start_bg "$PY" "$F" corrupt_code 6
 	local bad=$LAST_PID
 	start_bg "$PY" "$WORKLOADS/nested.py" 6
@@ -136,11 +165,12 @@ setup() {
 	profile -F 199 -d 2 -f folded
 	[ "$PROFILE_STATUS" -eq 0 ]
 	kill -0 "$bad"
-	grep -q "^python3\\.12 ($bad);.*\\[unreadable code object\\] (?) [0-9]*$" "$TEST_OUT"
-	assert_folded_has "^python3\\.12 \\($good\\);.*Worker\\.inner_leaf"
+	grep -q "^$COMM ($bad);.*\\[unreadable code object\\] (?) [0-9]*$" "$TEST_OUT"
+	assert_folded_has "^$COMM \\($good\\);.*${CLS}inner_leaf"
 }
 
 @test "a target whose frame chain loops: bounded, marked truncated" {
+	require_py311 frame_loop
 	start_bg "$PY" "$F" frame_loop 6
 	local bad=$LAST_PID
 	start_bg "$PY" "$WORKLOADS/nested.py" 6
@@ -148,6 +178,6 @@ setup() {
 	wait_started 1
 	profile -F 199 -d 2 -f folded
 	[ "$PROFILE_STATUS" -eq 0 ]
-	grep -q "^python3\\.12 ($bad);\\[truncated\\];frame_loop" "$TEST_OUT"
-	assert_folded_has "^python3\\.12 \\($good\\);.*Worker\\.inner_leaf"
+	grep -q "^$COMM ($bad);\\[truncated\\];frame_loop" "$TEST_OUT"
+	assert_folded_has "^$COMM \\($good\\);.*${CLS}inner_leaf"
 }

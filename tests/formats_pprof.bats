@@ -15,8 +15,13 @@ setup_file() {
 		PP_SKIP="needs root"
 		return
 	fi
-	if ! PY=$(find_python 3.12); then
-		PP_SKIP="CPython 3.12 not installed under $PYENV_ROOT/versions"
+	if ! PY=$(test_python); then
+		PP_SKIP=$(no_test_python)
+		return
+	fi
+	# The hostile names are set through co_qualname.
+	if ! version_ge "$(version_of "$PY")" 3.11; then
+		PP_SKIP="the hostile process needs CPython 3.11+ (co_qualname); $PY is $(version_of "$PY")"
 		return
 	fi
 	if ! command -v go >/dev/null; then

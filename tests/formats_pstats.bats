@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # The pstats (.prof) output read by the pstats module of every CPython
-# from 3.8 to 3.13: one profile of nested.py under 3.12, written with a
-# folded copy from the same run, and each reader checked against it.
+# from 3.8 to 3.13: one profile of nested.py under the tests' interpreter
+# (test_python), written with a folded copy from the same run, and each
+# reader checked against it. A reader version pyenv lacks comes from the
+# host's /usr/bin or a Debian root (require_version), and reads there.
 
 load helpers
 
@@ -9,12 +11,17 @@ load helpers
 # the profile needs, and the first to get through makes it for all.
 setup() {
 	require_root
-	require_python 3.12
+	require_test_python
 	F=$WORKLOADS/nested.py
 	PROF=$BATS_FILE_TMPDIR/p.prof
 	FOLDED=$BATS_FILE_TMPDIR/p.folded
 	PROF_ERR=$BATS_FILE_TMPDIR/err
 	[ -e "$BATS_FILE_TMPDIR/status" ] || profile_once
+}
+
+teardown() {
+	[ -z "${ROOT_TMP:-}" ] || rm -rf "$ROOT_TMP"
+	kill_bg_all
 }
 
 profile_once() {
@@ -35,10 +42,12 @@ import sys
 
 prof, folded, src = sys.argv[1:4]
 inner, middle, outer = (int(x) for x in sys.argv[4:7])
+# What the profiled interpreter names methods with: 'Worker.' (3.11+) or ''.
+qual = sys.argv[7]
 ASKED = 199.0
-INNER = (src, inner, 'Worker.inner_leaf')
-MIDDLE = (src, middle, 'Worker.middle')
-OUTER = (src, outer, 'Worker.outer')
+INNER = (src, inner, qual + 'inner_leaf')
+MIDDLE = (src, middle, qual + 'middle')
+OUTER = (src, outer, qual + 'outer')
 
 
 def close(got, want, what):
@@ -54,9 +63,9 @@ for func, (cc, nc, tt, ct, callers) in st.stats.items():
     if not (cc == nc > 0 and 0 <= tt <= ct):
         sys.exit('%r: cc %r nc %r tt %r ct %r' % (func, cc, nc, tt, ct))
 
-# The folded copy of the same run: all samples, and those of Worker.outer.
+# The folded copy of the same run: all samples, and those of outer.
 samples = frameless = outer_own = outer_total = 0
-outer_label = 'Worker.outer (%s:' % src
+outer_label = '%s (%s:' % (OUTER[2], src)
 with open(folded) as f:
     for line in f:
         stack, count = line.rstrip('\n').rsplit(' ', 1)
@@ -72,18 +81,19 @@ with open(folded) as f:
         if any(x.startswith(outer_label) for x in frames):
             outer_total += count
 if samples - frameless <= 0 or outer_total <= 0:
-    sys.exit('folded: %d samples, %d with Worker.outer' % (samples, outer_total))
+    sys.exit('folded: %d samples, %d with %s' % (samples, outer_total, OUTER[2]))
 # Times are samples over the rate measured (random intervals around the
-# 199 Hz asked): one rate, within 15% of it, for every time below.
+# 199 Hz asked, over the time the CPUs ran): one rate, within 15% of it,
+# for every time below.
 HZ = (samples - frameless) / st.total_tt
 if abs(HZ - ASKED) > 0.15 * ASKED:
     sys.exit('rate %r Hz, want about %r' % (HZ, ASKED))
 
 cc, nc, tt, ct, callers = st.stats[OUTER]
 if not cc == nc == outer_total:
-    sys.exit('Worker.outer: cc %r nc %r, want %d' % (cc, nc, outer_total))
-close(tt, outer_own / HZ, 'Worker.outer tottime')
-close(ct, outer_total / HZ, 'Worker.outer cumtime')
+    sys.exit('%s: cc %r nc %r, want %d' % (OUTER[2], cc, nc, outer_total))
+close(tt, outer_own / HZ, OUTER[2] + ' tottime')
+close(ct, outer_total / HZ, OUTER[2] + ' cumtime')
 
 # inner_leaf is only ever called by middle: all of it comes through there.
 cc, nc, tt, ct, callers = st.stats[INNER]
@@ -99,28 +109,36 @@ out = io.StringIO()
 pstats.Stats(prof, stream=out).print_callers('inner_leaf')
 text = out.getvalue()
 if pstats.func_std_string(MIDDLE) not in text:
-    sys.exit('print_callers names no Worker.middle:\n' + text)
+    sys.exit('print_callers names no %s:\n%s' % (MIDDLE[2], text))
 EOF
 
 check_reader() {
-	local py inner middle outer status
-	require_python "$1"
-	py=$PY
+	local inner middle outer status prof=$PROF folded=$FOLDED
+	require_version "$1"
 	status=$(cat "$BATS_FILE_TMPDIR/status")
 	if [ "$status" -ne 0 ]; then
 		echo "pybpfprof exited $status:" >&2
 		cat "$PROF_ERR" >&2
 		return 1
 	fi
+	echo "# $PY${PY_ROOT:+ in $PY_ROOT} reads it" >&3
+	if [ -n "$PY_ROOT" ]; then
+		# The reader sees the files at their paths in its root.
+		ROOT_TMP=$(mktemp -d "$PY_ROOT/tmp/pstats.XXXXXX")
+		cp "$PROF" "$FOLDED" "$ROOT_TMP/"
+		prof=${ROOT_TMP#"$PY_ROOT"}
+		folded=$prof/${FOLDED##*/}
+		prof=$prof/${PROF##*/}
+	fi
 	inner=$(grep -n '    def inner_leaf(' "$F" | cut -d: -f1)
 	middle=$(grep -n '    def middle(' "$F" | cut -d: -f1)
 	outer=$(grep -n '    def outer(' "$F" | cut -d: -f1)
-	"$py" -c "$CHECK_PY" "$PROF" "$FOLDED" "$F" "$inner" "$middle" "$outer"
+	run_python -c "$CHECK_PY" "$prof" "$folded" "$F" "$inner" "$middle" "$outer" "$QUAL"
 
 	# The interactive browser, as a user would start it.
 	local out
-	out=$(printf 'sort tottime\nstats 3\nquit\n' | "$py" -m pstats "$PROF" 2>&1)
-	if ! grep -qF "$F:$inner(Worker.inner_leaf)" <<<"$out"; then
+	out=$(printf 'sort tottime\nstats 3\nquit\n' | run_python -m pstats "$prof" 2>&1)
+	if ! grep -qF "$F:$inner($QUAL""inner_leaf)" <<<"$out"; then
 		echo "python$1 -m pstats printed no inner_leaf:" >&2
 		echo "$out" >&2
 		return 1

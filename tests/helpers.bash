@@ -3,6 +3,12 @@
 # shellcheck shell=bash disable=SC2034  # PY, PYV, CLS, ... are for the .bats files
 
 PYBPFPROF=${PYBPFPROF:-$BATS_TEST_DIRNAME/../build/pybpfprof}
+
+# Under `sudo make test`, pybpfprof would run each "-- COMMAND" as sudo's
+# user, who can reach neither bats' temporary directories nor pyenv under
+# /root: the tests run as root's own shell would. A test about SUDO_UID
+# sets it itself.
+unset SUDO_UID SUDO_GID SUDO_USER
 WORKLOADS=$BATS_TEST_DIRNAME/workloads
 BG_PIDS=()
 
@@ -10,10 +16,42 @@ require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 }
 
+# --- which interpreters the tests run --------------------------------
+# A test that is not about one CPython version runs one modern
+# interpreter: test_python. A test about version X.Y runs pyenv's X.Y,
+# else the host's /usr/bin/pythonX.Y, else the one in a Debian root the
+# tests build (require_version). A user's fresh machine has no pyenv, only
+# Debian's python3 (3.11 on bookworm, 3.13 on trixie).
+#
+# PYBPFPROF_TEST_NO_PYENV=1: behave as on such a machine. No pyenv
+# interpreter is found and pyenv's directories leave PATH, so that
+# `python3` is Debian's.
+# PYBPFPROF_TEST_PYTHON=PATH: the interpreter of the tests that are not
+# about a version (to try them on another version).
+
+if [ -n "${PYBPFPROF_TEST_NO_PYENV:-}" ]; then
+	_path=()
+	IFS=: read -ra _dirs <<<"$PATH"
+	for _d in "${_dirs[@]}"; do
+		case "$_d/" in
+		*/.pyenv/* | "${PYENV_ROOT:-/.pyenv}"/*) ;;
+		*) _path+=("$_d") ;;
+		esac
+	done
+	PATH=$(IFS=:; echo "${_path[*]}")
+	unset PYENV_ROOT PYENV_VERSION _path _dirs _d
+fi
+
 # pyenv's root: the first of $PYENV_ROOT, `pyenv root` (when pyenv is on
 # PATH) and /root/.pyenv that has a versions/ directory; pyenv need not
-# be on PATH.
+# be on PATH. Fails under PYBPFPROF_TEST_NO_PYENV.
 pyenv_root() {
+	[ -z "${PYBPFPROF_TEST_NO_PYENV:-}" ] || return 1
+	any_pyenv_root
+}
+
+# pyenv_root, whatever PYBPFPROF_TEST_NO_PYENV says.
+any_pyenv_root() {
 	local r
 	for r in "${PYENV_ROOT:-}" "$(pyenv root 2>/dev/null)" /root/.pyenv; do
 		if [ -n "$r" ] && [ -d "$r/versions" ]; then
@@ -24,11 +62,21 @@ pyenv_root() {
 	echo /root/.pyenv
 }
 
+# Where find_python looks, for skip messages.
+pyenv_where() {
+	if [ -z "${PYBPFPROF_TEST_NO_PYENV:-}" ]; then
+		echo "$(any_pyenv_root)/versions"
+	else
+		echo "$(any_pyenv_root)/versions, hidden by PYBPFPROF_TEST_NO_PYENV"
+	fi
+}
+
 # Path of pyenv's CPython X.Y (the newest X.Y.Z release installed), or
 # nothing. Free-threaded ("3.13.0t") and other variant builds do not count.
 find_python() {
 	local v=$1 root d best=""
-	root=$(pyenv_root)
+	[ -n "$v" ] || return 1
+	root=$(pyenv_root) || return 1
 	for d in "$root"/versions/"$v".*; do
 		[[ ${d##*/} =~ ^${v//./\\.}\.[0-9]+((a|b|rc)[0-9]+)?$ ]] || continue
 		[ -x "$d/bin/python$v" ] || continue
@@ -38,24 +86,198 @@ find_python() {
 	echo "$best/bin/python$v"
 }
 
-# Sets PY to CPython X.Y, or skips the test with a visible reason.
-require_python() {
-	PY=$(find_python "$1") || skip "python $1 not installed (looked in $(pyenv_root)/versions)"
+# The newest X.Y of pyenv's CPython 3 releases, or nothing.
+newest_pyenv3() {
+	local root d v best=""
+	root=$(pyenv_root) || return 1
+	for d in "$root"/versions/3.*; do
+		[[ ${d##*/} =~ ^(3\.[0-9]+)\.[0-9]+((a|b|rc)[0-9]+)?$ ]] || continue
+		v=${BASH_REMATCH[1]}
+		[ -x "$d/bin/python$v" ] || continue
+		best=$(printf '%s\n%s\n' "$best" "$v" | sed '/^$/d' | sort -V | tail -1)
+	done
+	[ -n "$best" ] || return 1
+	echo "$best"
 }
 
-# require_test_python: for tests that need one modern interpreter, any.
-# PY is pyenv's 3.12, else Debian's /usr/bin/python3 (3.11 on bookworm),
-# else the test skips. PYV is its X.Y, and CLS is the regex prefix of a
-# method's name: 'Worker\.' where frames carry qualnames (3.11+), else ''.
-require_test_python() {
-	PY=$(find_python 3.12) || PY=$(readlink -f /usr/bin/python3 2>/dev/null) ||
-		skip "no python 3.12 under $(pyenv_root)/versions and no /usr/bin/python3"
-	[ -x "$PY" ] || skip "no python 3.12 under $(pyenv_root)/versions and no /usr/bin/python3"
-	PYV=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-	CLS=""
-	if [ "$("$PY" -c 'import sys; print(sys.version_info >= (3, 11))')" = True ]; then
-		CLS='Worker\.'
+# Debian's python3 on this machine with its symlink resolved
+# (/usr/bin/python3.11 on bookworm), or nothing.
+debian_python() {
+	local py
+	py=$(readlink -f /usr/bin/python3 2>/dev/null) && [ -x "$py" ] || return 1
+	echo "$py"
+}
+
+# Path of the interpreter of the tests that are not about a version:
+# $PYBPFPROF_TEST_PYTHON, else pyenv's 3.12, else pyenv's newest 3.x,
+# else Debian's python3. Fails when there is none. For setup_file, which
+# cannot skip; a test calls require_test_python.
+test_python() {
+	if [ -n "${PYBPFPROF_TEST_PYTHON:-}" ]; then
+		[ -x "$PYBPFPROF_TEST_PYTHON" ] || return 1
+		echo "$PYBPFPROF_TEST_PYTHON"
+		return 0
 	fi
+	find_python 3.12 || find_python "$(newest_pyenv3)" || debian_python
+}
+
+# Why test_python found nothing, for skip messages.
+no_test_python() {
+	if [ -n "${PYBPFPROF_TEST_PYTHON:-}" ]; then
+		echo "PYBPFPROF_TEST_PYTHON=$PYBPFPROF_TEST_PYTHON is not executable"
+	else
+		echo "no CPython 3 in pyenv ($(pyenv_where)) and no /usr/bin/python3"
+	fi
+}
+
+# Is version X.Y (or X.Y.Z) $1 at least $2?
+version_ge() {
+	[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]
+}
+
+# X.Y of the interpreter PYTHON (on the host).
+version_of() {
+	"$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'
+}
+
+# python_vars: from PY, set PYV (its X.Y); PYCOMM, its process name (the
+# executable's name, cut to 15 bytes as the kernel does); QUAL, what a
+# method's name starts with ("Worker." where frames carry qualnames,
+# 3.11+, else ""); and CLS, QUAL as a regex.
+python_vars() {
+	PYV=$(version_of "$PY") || {
+		echo "cannot run $PY" >&2
+		return 1
+	}
+	PYCOMM=$(basename "$PY" | cut -c1-15)
+	QUAL="" CLS=""
+	if version_ge "$PYV" 3.11; then
+		QUAL=Worker. CLS='Worker\.'
+	fi
+}
+
+# require_test_python: for tests that need one modern interpreter, any:
+# PY is test_python's, with python_vars set, or the test skips.
+require_test_python() {
+	PY=$(test_python) || skip "$(no_test_python)"
+	python_vars
+}
+
+# Sets PY to pyenv's CPython X.Y, or skips the test with a visible
+# reason. For tests about pyenv's builds; a test about a version uses
+# require_version.
+require_python() {
+	PY=$(find_python "$1") || skip "pyenv's CPython $1 not installed (looked in $(pyenv_where))"
+}
+
+# Debian roots that tests build with tools/make-rootfs, and the
+# interpreters in them: NAME SUITE PACKAGE... (packages pythonX.Y give
+# /usr/bin/pythonX.Y). A root is built once and cached; a root built
+# with another package list is rebuilt, so every user takes it from here.
+DEBIAN_ROOTS=(
+	"trixie trixie python3.13"
+	"sid sid python3.14 python3.15"
+	"bullseye bullseye python2.7 python3.9"
+)
+
+# Name of the Debian root that has /usr/bin/pythonX.Y, or nothing.
+debian_root_of() {
+	local spec
+	for spec in "${DEBIAN_ROOTS[@]}"; do
+		if [[ " ${spec#* * } " == *" python$1 "* ]]; then
+			echo "${spec%% *}"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Build the Debian root NAME of DEBIAN_ROOTS, or find it built.
+build_debian_root() {
+	local spec
+	for spec in "${DEBIAN_ROOTS[@]}"; do
+		if [ "${spec%% *}" = "$1" ]; then
+			# shellcheck disable=SC2086
+			build_rootfs $spec
+			return 0
+		fi
+	done
+	echo "no Debian root $1 in DEBIAN_ROOTS" >&2
+	return 1
+}
+
+# require_version X.Y: for a test about CPython X.Y. Sets PY to it and
+# PY_ROOT to the Debian root it runs in ("" on the host): pyenv's X.Y,
+# else the host's /usr/bin/pythonX.Y, else /usr/bin/pythonX.Y in the
+# Debian root that has it (built now if need be, then cached). Skips
+# naming what is missing. start_python starts a workload either way.
+require_version() {
+	local v=$1 name
+	PY_ROOT=""
+	PY=$(find_python "$v") && return 0
+	if [ -x "/usr/bin/python$v" ]; then
+		PY=/usr/bin/python$v
+		return 0
+	fi
+	name=$(debian_root_of "$v") ||
+		skip "CPython $v: not in pyenv ($(pyenv_where)), no /usr/bin/python$v, and no Debian root of the tests has it"
+	require_root
+	build_debian_root "$name"
+	require_rootfs "$name"
+	PY=/usr/bin/python$v PY_ROOT=$ROOTFS
+	[ -x "$PY_ROOT$PY" ] || {
+		echo "Debian root $name has no $PY" >&2
+		return 1
+	}
+}
+
+# start_python SCRIPT ARGS...: start $PY on tests/workloads/SCRIPT, on the
+# host or, when PY_ROOT is set, inside that root (the script copied to
+# /work there, started as a container by start_in_root). LAST_PID is the
+# interpreter's host PID, SCRIPT_SEEN the script's path as it sees it.
+start_python() {
+	local s=$1
+	shift
+	if [ -z "${PY_ROOT:-}" ]; then
+		SCRIPT_SEEN=$WORKLOADS/$s
+		start_workload "$PY" "$SCRIPT_SEEN" "$@"
+	else
+		put_in_root "$PY_ROOT" "$WORKLOADS/$s"
+		SCRIPT_SEEN=/work/$s
+		start_in_root "$PY_ROOT" "$PY" "$SCRIPT_SEEN" "$@"
+	fi
+}
+
+# put_in_root ROOT FILE: FILE as ROOT/work/NAME, replaced by a rename: an
+# interpreter of that root that is still reading the old copy (just
+# started, say) never sees a truncated one, which it would run as an
+# empty script and exit.
+put_in_root() {
+	local dst=$1/work/${2##*/}
+	mkdir -p "$1/work"
+	cmp -s "$2" "$dst" && return 0
+	cp "$2" "$dst.tmp.$$" && mv -f "$dst.tmp.$$" "$dst"
+}
+
+# python_argv: set PY_ARGV to the command that runs $PY, on the host or
+# inside PY_ROOT (private PID and mount namespaces, chroot: a command
+# whose descendants include the interpreter). Paths given to it are the
+# root's.
+python_argv() {
+	if [ -z "${PY_ROOT:-}" ]; then
+		PY_ARGV=("$PY")
+	else
+		PY_ARGV=(unshare --pid --mount --fork --propagation private
+			--mount-proc="$PY_ROOT/proc" chroot "$PY_ROOT"
+			/usr/bin/env -i PATH=/usr/bin:/bin "$PY")
+	fi
+}
+
+# run_python ARGS...: run $PY with ARGS in the foreground, as python_argv
+# says; stdin, stdout and stderr pass through.
+run_python() {
+	python_argv
+	"${PY_ARGV[@]}" "$@"
 }
 
 # start_workload CMD [ARGS...]: start a background process this test owns;
@@ -96,7 +318,7 @@ kill_bg() {
 }
 
 teardown() {
-	kill_bg
+	kill_bg_all
 }
 
 # Line number of the "# LINE:MARKER" comment in FILE (fails if none).

@@ -1,17 +1,18 @@
 #!/usr/bin/env bats
 # A program can name its functions and files anything: no name may break
 # or inject into any output (the SVG's inertness is in formats_svg.bats).
+# The target is the tests' interpreter (test_python), 3.11+ (co_qualname).
 
 load helpers
 
 setup_file() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	local py
-	py=$(find_python 3.12) || return 0
+	py=$(test_python) || return 0
 	"$py" "$BATS_TEST_DIRNAME/workloads/hostile.py" 6 &
 	local pid=$!
 	sleep 0.7
-	"$BATS_TEST_DIRNAME/../build/pybpfprof" -F 199 -d 2 -p "$pid" --threads \
+	"$PYBPFPROF" -F 199 -d 2 -p "$pid" --threads \
 		-o "$BATS_FILE_TMPDIR/h.folded" -o "$BATS_FILE_TMPDIR/h.txt" \
 		-o "$BATS_FILE_TMPDIR/h.json" -o "$BATS_FILE_TMPDIR/h.pb.gz" \
 		-o "$BATS_FILE_TMPDIR/h.prof" 2>"$BATS_FILE_TMPDIR/err" || true
@@ -21,7 +22,8 @@ setup_file() {
 
 setup() {
 	require_root
-	require_python 3.12
+	require_test_python
+	version_ge "$PYV" 3.11 || skip "hostile.py renames code through co_qualname (3.11+); $PY is $PYV"
 	[ -s "$BATS_FILE_TMPDIR/h.folded" ] || {
 		cat "$BATS_FILE_TMPDIR/err" >&2
 		false

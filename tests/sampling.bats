@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # Sampling behaviour: threads in C, processes started later or living
 # briefly, PID and mount namespaces, deep stacks, filtering, formats,
-# signals. Runs on pyenv's 3.12, or Debian's python3 on a machine without
-# pyenv.
+# signals. Runs on the tests' interpreter (test_python: pyenv's 3.12, or
+# Debian's python3 on a machine without pyenv).
 
 load helpers
 
@@ -174,31 +174,38 @@ pid_filter() {
 }
 
 two_versions() {
-	local a=$1 b=$2 bcls=$3
+	local a=$1 b=$2 bcls=$3 bfe=$4
 	profile -F 199 -d 2 -f folded
 	[ "$PROFILE_STATUS" -eq 0 ]
 	assert_folded_has "^python[0-9.]* \\($a\\);.*;$LEAF"
-	assert_folded_has "^python[0-9.]* \\($b\\);.*;${bcls}inner_leaf \\($FE:$(line_of inner_hot "$F")\\) [0-9]+$"
+	assert_folded_has "^python[0-9.]* \\($b\\);.*;${bcls}inner_leaf \\($bfe:$(line_of inner_hot "$F")\\) [0-9]+$"
 	grep -Eq '[0-9]+ Python processes seen' "$TEST_ERR"
 }
 
 @test "the whole host: two interpreter versions at once, no -p" {
-	local other="" v a b bcls=""
-	for v in 3.11 3.13 3.10 3.9 3.8; do
-		other=$(find_python "$v") && [ "$other" != "$PY" ] && break
-		other=""
+	local mine=$PY other="" v c a b bcls=""
+	# A second version on the host (pyenv's, Debian's python3)...
+	for c in "$(find_python 3.11)" "$(find_python 3.13)" "$(find_python 3.10)" \
+		"$(find_python 3.9)" "$(find_python 3.8)" "$(debian_python)"; do
+		if [ -n "$c" ] && [ "$(version_of "$c")" != "$PYV" ]; then
+			other=$c
+			break
+		fi
 	done
-	if [ -z "$other" ] && [ -x /usr/bin/python3.11 ] && [ "$PY" != /usr/bin/python3.11 ]; then
-		other=/usr/bin/python3.11
-	fi
-	[ -n "$other" ] || skip "needs a second CPython version besides $PY"
-	[ "$("$other" -c 'import sys; print(sys.version_info >= (3, 11))')" = True ] && bcls='Worker\.'
 	start_workload "$PY" "$F" 30
 	a=$LAST_PID
-	start_workload "$other" "$F" 30
+	# ... else Debian's 3.13 (or 3.14) in its root, as a container.
+	v=3.13
+	[ "$PYV" != 3.13 ] || v=3.14
+	[ -n "$other" ] || require_version "$v"
+	PY=${other:-$PY}
+	start_python nested.py 30
 	b=$LAST_PID
+	echo "# $mine and $PY${PY_ROOT:+ in $PY_ROOT}" >&3
+	[ "$(version_of "$mine")" != "$(run_python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ]
+	[ "$(run_python -c 'import sys; print(sys.version_info >= (3, 11))')" = True ] && bcls='Worker\.'
 	wait_busy "$a"; wait_busy "$b"
-	retry 3 two_versions "$a" "$b" "$bcls"
+	retry 3 two_versions "$a" "$b" "$bcls" "$(re_escape "$SCRIPT_SEEN")"
 }
 
 table_format() {

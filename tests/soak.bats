@@ -10,7 +10,7 @@ load helpers
 
 @test "soak: RSS and file descriptors stay flat under churn" {
 	require_root
-	require_python 3.12
+	require_test_python
 	local opts=()
 	[ -z "${PYBPFPROF_SANITIZED:-}" ] || opts=(--no-rss)
 	run "$BATS_TEST_DIRNAME/../tools/soak" --seconds 45 --bin "$PYBPFPROF" --python "$PY" \

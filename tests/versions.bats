@@ -1,16 +1,21 @@
 #!/usr/bin/env bats
 # One test per interpreter: a known stack in the main thread and in two
-# worker threads; caller order, qualnames and executing lines.
+# worker threads; caller order, qualnames and executing lines. Each
+# version is pyenv's build, else the host's /usr/bin/pythonX.Y, else
+# Debian's in a root that tests/containers.bats also uses (bullseye 2.7
+# and 3.9, trixie 3.13, sid 3.14 and 3.15), run there as in a container:
+# the checks are the same, on the script's path as the target sees it.
 
 load helpers
 
-# nested_stacks PID STYLE: profile nested.py running as PID and check its
-# folded stacks. STYLE is "qual" (co_qualname, 3.11+: Worker.outer) or
-# "name" (co_name, before 3.11: outer).
+# nested_stacks PID STYLE SCRIPT: profile nested.py running as PID and
+# check its folded stacks. STYLE is "qual" (co_qualname, 3.11+:
+# Worker.outer) or "name" (co_name, before 3.11: outer); SCRIPT is
+# nested.py's path as the target sees it.
 nested_stacks() {
 	local pid=$1 style=$2 f fe cls=""
 	f=$WORKLOADS/nested.py
-	fe=$(re_escape "$f")
+	fe=$(re_escape "$3")
 	[ "$style" = qual ] && cls='Worker\.'
 	profile -F 199 -d 3 -p "$pid" -f folded
 	[ "$PROFILE_STATUS" -eq 0 ] || { show_profile; return 1; }
@@ -38,70 +43,78 @@ nested_stacks() {
 	grep -q 'samples' "$TEST_ERR" && grep -q 'lost' "$TEST_ERR"
 }
 
-# check_nested PYTHON STYLE
+# check_nested STYLE: nested.py with two workers under $PY (in $PY_ROOT
+# when set: see require_version).
 check_nested() {
-	start_workload "$1" "$WORKLOADS/nested.py" 30 2
+	echo "# $PY${PY_ROOT:+ in $PY_ROOT}" >&3
+	start_python nested.py 30 2
 	wait_busy "$LAST_PID"
-	retry 3 nested_stacks "$LAST_PID" "$2"
+	retry 3 nested_stacks "$LAST_PID" "$1" "$SCRIPT_SEEN"
 }
 
 @test "CPython 2.7: stacks, names and lines" {
-	require_root; require_python 2.7
-	check_nested "$PY" name
+	require_root; require_version 2.7
+	check_nested name
 }
 
 @test "CPython 3.6: stacks, names and lines" {
-	require_root; require_python 3.6
-	check_nested "$PY" name
+	require_root; require_version 3.6
+	check_nested name
 }
 
 @test "CPython 3.7: stacks, names and lines" {
-	require_root; require_python 3.7
-	check_nested "$PY" name
+	require_root; require_version 3.7
+	check_nested name
 }
 
 @test "CPython 3.8: stacks, names and lines" {
-	require_root; require_python 3.8
-	check_nested "$PY" name
+	require_root; require_version 3.8
+	check_nested name
 }
 
 @test "CPython 3.9: stacks, names and lines" {
-	require_root; require_python 3.9
-	check_nested "$PY" name
+	require_root; require_version 3.9
+	check_nested name
 }
 
 @test "CPython 3.10: stacks, names and lines" {
-	require_root; require_python 3.10
-	check_nested "$PY" name
+	require_root; require_version 3.10
+	check_nested name
 }
 
 @test "CPython 3.11: stacks, qualnames and lines" {
-	require_root; require_python 3.11
-	check_nested "$PY" qual
+	require_root; require_version 3.11
+	check_nested qual
 }
 
 @test "CPython 3.12: stacks, qualnames and lines" {
-	require_root; require_python 3.12
-	check_nested "$PY" qual
+	require_root; require_version 3.12
+	check_nested qual
 }
 
 @test "CPython 3.13: stacks, qualnames and lines" {
-	require_root; require_python 3.13
-	check_nested "$PY" qual
+	require_root; require_version 3.13
+	check_nested qual
 }
 
 @test "CPython 3.14: stacks, qualnames and lines" {
-	require_root; require_python 3.14
-	check_nested "$PY" qual
+	require_root; require_version 3.14
+	check_nested qual
 }
 
 @test "CPython 3.15: stacks, qualnames and lines" {
-	require_root; require_python 3.15
-	check_nested "$PY" qual
+	require_root; require_version 3.15
+	check_nested qual
 }
 
-@test "Debian's static, stripped /usr/bin/python3.11" {
+@test "Debian's static, stripped /usr/bin/python3 (3.11 on bookworm)" {
 	require_root
-	[ -x /usr/bin/python3.11 ] || skip "/usr/bin/python3.11 not installed"
-	check_nested /usr/bin/python3.11 qual
+	PY=$(debian_python) || skip "/usr/bin/python3 not installed"
+	PY_ROOT=""
+	python_vars
+	if [ -n "$QUAL" ]; then
+		check_nested qual
+	else
+		check_nested name
+	fi
 }

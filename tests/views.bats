@@ -6,9 +6,11 @@ load helpers
 
 setup() {
 	require_root
-	require_python 3.12
+	require_test_python
 	F=$WORKLOADS/nested.py
 	FE=$(re_escape "$F")
+	# threading's bootstrap method, named as the interpreter names it.
+	BOOT=${QUAL:+Thread.}_bootstrap
 }
 
 @test "--threads puts a frame with each thread's TID and name below the process" {
@@ -27,8 +29,8 @@ setup() {
 	# The main thread and both workers.
 	[ "$n" -eq 3 ]
 	# Worker stacks sit under worker TIDs, not the main thread's.
-	assert_folded_has "\\(tid [0-9]+(, GIL [a-z]+)?\\);Thread\\._bootstrap .*thread_main"
-	! grep -Eq "\\(tid $LAST_PID(, GIL [a-z]+)?\\);Thread\\._bootstrap" "$TEST_OUT"
+	assert_folded_has "\\(tid [0-9]+(, GIL [a-z]+)?\\);$(re_escape "$BOOT") .*thread_main"
+	! grep -Eq "\\(tid $LAST_PID(, GIL [a-z]+)?\\);$(re_escape "$BOOT") \\(" "$TEST_OUT"
 }
 
 @test "--no-lines: one frame per function, labelled with its first line" {
@@ -38,7 +40,7 @@ setup() {
 	[ "$PROFILE_STATUS" -eq 0 ]
 	local def
 	def=$(grep -n 'def inner_leaf' "$F" | cut -d: -f1)
-	assert_folded_has ";Worker\\.inner_leaf \\($FE:$def\\) [0-9]+$"
+	assert_folded_has ";${CLS}inner_leaf \\($FE:$def\\) [0-9]+$"
 	# One line per distinct stack: the hot loop's line no longer splits it.
 	[ "$(grep -c 'inner_leaf' "$TEST_OUT")" -eq 1 ]
 }
@@ -46,12 +48,12 @@ setup() {
 @test "--focus keeps stacks through the function, re-rooted at it" {
 	start_bg "$PY" "$F" 6 1
 	wait_started 0.7
-	profile -F 199 -d 2 -p "$LAST_PID" -f folded --focus 'Worker\.middle'
+	profile -F 199 -d 2 -p "$LAST_PID" -f folded --focus "${CLS}middle"
 	[ "$PROFILE_STATUS" -eq 0 ]
 	# Every line starts at the process, then the focused function.
-	refute grep -v "^[^;]* ($LAST_PID);Worker\\.middle " "$TEST_OUT"
-	assert_folded_has "^[^;]+ \\($LAST_PID\\);Worker\\.middle \\($FE:[0-9]+\\);Worker\\.inner_leaf \\($FE:$(line_of inner_hot "$F")\\) [0-9]+$"
-	grep -q "focus 'Worker\\\\.middle' kept" "$TEST_ERR"
+	refute grep -v "^[^;]* ($LAST_PID);${CLS}middle " "$TEST_OUT"
+	assert_folded_has "^[^;]+ \\($LAST_PID\\);${CLS}middle \\($FE:[0-9]+\\);${CLS}inner_leaf \\($FE:$(line_of inner_hot "$F")\\) [0-9]+$"
+	grep -qF "focus '${CLS}middle' kept" "$TEST_ERR"
 	# A regex that matches nothing keeps nothing.
 	profile -d 1 -p "$LAST_PID" -f folded --focus 'no_such_function'
 	[ "$PROFILE_STATUS" -eq 0 ]
@@ -88,7 +90,7 @@ setup() {
 	local folded_total table_total
 	folded_total=$(awk '{ s += $NF } END { print s }' "$BATS_TEST_TMPDIR/a.folded")
 	# The leaf's TOTAL in the table is every sample of this workload.
-	table_total=$(grep 'Worker.outer' "$BATS_TEST_TMPDIR/a.txt" | awk '{ print $4 }')
+	table_total=$(grep -F " ${QUAL}outer (" "$BATS_TEST_TMPDIR/a.txt" | awk '{ print $4 }')
 	[ "$folded_total" -gt 100 ]
 	[ "$folded_total" -eq "$table_total" ]
 }
@@ -109,8 +111,8 @@ setup() {
 	tmux kill-session -t "$s" || true
 	[[ "$screen" == *"pybpfprof top"*"1 Python processes"* ]]
 	[[ "$screen" == *"%Own"*"%Total"*"OwnTime"*"TotalTime"* ]]
-	[[ "$screen" == *"Worker.inner_leaf ($F:"* ]]
-	[[ "$screen" == *"Worker.middle"* ]]
+	[[ "$screen" == *" ${QUAL}inner_leaf ($F:"* ]]
+	[[ "$screen" == *" ${QUAL}middle"* ]]
 	# After q: back on the normal screen with the summary line.
 	[[ "$after" != *"%Own"* ]]
 	[[ "$after" == *"Python samples"* ]]

@@ -1,5 +1,7 @@
-# Targets that misbehave, for tests/faults.bats. Python 3.12 only where
-# it pokes at interpreter memory (offsets from CPython 3.12's headers).
+# Targets that misbehave, for tests/faults.bats. CPython 3.11+ only where
+# it pokes at interpreter memory (corrupt_code, frame_loop): the fields
+# it overwrites are found by their values, so every layout from 3.11 on
+# is served. The rest runs on 2.7 and 3.6+.
 # usage: faults.py MODE SECONDS [ARG]
 import ctypes
 import os
@@ -70,13 +72,25 @@ def recurse(n, deadline):
     spin(deadline)
 
 
+def pointer_offset(base, size, value):
+    """Offset of the first pointer-sized word equal to @value in the
+    @size bytes at @base: where a struct field holds it."""
+    word = ctypes.sizeof(ctypes.c_void_p)
+    for off in range(0, size, word):
+        if ctypes.c_void_p.from_address(base + off).value == value:
+            return off
+    sys.exit("faults.py: no field holds %#x in the %d bytes at %#x" % (value, size, base))
+
+
 def corrupt_code(deadline):
     # Point co_filename and co_linetable of a running function's code
     # object at garbage: the profiler must mark it, not crash or hang.
     code = corrupt_victim.__code__
-    base = id(code)
-    ctypes.c_void_p.from_address(base + 112).value = 0x10     # co_filename
-    ctypes.c_void_p.from_address(base + 136).value = 0xdead0  # co_linetable
+    base, size = id(code), sys.getsizeof(code)
+    filename = pointer_offset(base, size, id(code.co_filename))
+    linetable = pointer_offset(base, size, id(code.co_linetable))
+    ctypes.c_void_p.from_address(base + filename).value = 0x10
+    ctypes.c_void_p.from_address(base + linetable).value = 0xdead0
     corrupt_victim(deadline)
 
 
@@ -86,9 +100,13 @@ def corrupt_victim(deadline):
 
 def frame_loop(deadline):
     # Make this frame's 'previous' point at itself: the frame chain loops.
+    # A frame object's f_frame (after the object header and f_back) is
+    # its interpreter frame, whose 'previous' is the caller's.
     frame = sys._getframe()
-    iframe = ctypes.c_void_p.from_address(id(frame) + 24).value  # f_frame
-    ctypes.c_void_p.from_address(iframe + 8).value = iframe      # previous
+    iframe = ctypes.c_void_p.from_address(id(frame) + 24).value
+    caller = ctypes.c_void_p.from_address(id(frame.f_back) + 24).value
+    previous = pointer_offset(iframe, 128, caller)
+    ctypes.c_void_p.from_address(iframe + previous).value = iframe
     while time.time() < deadline: pass  # noqa: E701
     os._exit(0)  # returning through a looped chain would be undefined
 
