@@ -237,6 +237,12 @@ uninstall:
 		echo "kept $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof: it was changed"; \
 	fi
 
+# $(OUTPUT)/pybpfprof_VERSION_ARCH.deb from make install DESTDIR=... PREFIX=/usr
+# (tools/make-deb). Needs dpkg-dev for dpkg-shlibdeps.
+.PHONY: deb
+deb: $(OUTPUT)/pybpfprof
+	$(Q)OUTPUT=$(OUTPUT) tools/make-deb
+
 clean:
 	rm -rf $(OUTPUT)
 
