@@ -235,7 +235,7 @@ require_package() {
 
 # ---- the unit's sandbox -----------------------------------------------------------
 
-@test "tests/unit-sandbox: /root, /home and /tmp hidden, only the state directory writable, the unit's capabilities" {
+@test "tests/unit-sandbox: /root, /home and /tmp hidden, only the state directory writable (not /proc), the unit's capabilities" {
 	local t=$BATS_TEST_TMPDIR unit state want got
 
 	require_root
@@ -252,6 +252,7 @@ require_package() {
 		touch /usr/unit-sandbox-probe 2>/dev/null && echo "/usr writable"
 		touch /etc/unit-sandbox-probe 2>/dev/null && echo "/etc writable"
 		touch "$1/probe" && echo "state writable"
+		(echo 0 >/proc/self/oom_score_adj) 2>/dev/null && echo "/proc writable"
 		echo "dev: $(ls /dev | tr "\n" " ")"
 		setpriv -d | sed -n "s/^Capability bounding set: /bounding: /p"
 		echo "nice: $(nice)"' sh "$state"
@@ -260,6 +261,7 @@ require_package() {
 	[[ "$output" == *"entries: 0"* ]]
 	[[ "$output" != *"/usr writable"* ]]
 	[[ "$output" != *"/etc writable"* ]]
+	[[ "$output" != *"/proc writable"* ]]
 	[[ "$output" == *"state writable"* ]]
 	[[ "$output" == *"dev: fd full null random shm stderr stdin stdout tty urandom zero "* ]]
 	want=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_//' | sort | tr '\n' ,)
@@ -268,7 +270,7 @@ require_package() {
 	[[ "$output" == *"nice: -10"* ]]
 }
 
-@test "the agent in the unit's sandbox (emulated): binaries in /root, /tmp, a stranger's home, deleted; only allowed calls" {
+@test "the agent in the unit's sandbox (emulated), wall mode: binaries in /root, /tmp, a stranger's home, deleted; only allowed calls" {
 	local t=$BATS_TEST_TMPDIR py unit state home port names=() n f scrape
 
 	require_root
@@ -316,7 +318,8 @@ require_package() {
 	grep -q "$t/del/python3 (deleted)" "/proc/$LAST_PID/maps"
 
 	port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	# A scraper and /metrics, from outside, while it runs.
+	# Wall mode: CPU sampling and the scheduler tracepoints and task
+	# iterators besides. A scraper and /metrics, from outside, while it runs.
 	# (Under strace, on a busy machine, the agent may take seconds to listen.)
 	"$py" - "http://127.0.0.1:$port" "$t" <<-'EOF' &
 		import sys, time, urllib.request
@@ -333,7 +336,7 @@ require_package() {
 	EOF
 	scrape=$!
 	run tests_unit_sandbox --seconds 9 "$unit" "$state" "$t/trace" \
-		"$PYBPFPROF" agent --interval 1 --output-dir "$state" --listen "127.0.0.1:$port"
+		"$PYBPFPROF" agent --mode wall --interval 1 --output-dir "$state" --listen "127.0.0.1:$port"
 	wait "$scrape" || true
 	echo "$output" | grep -v 'not profiled' | tail -20
 	# 0: the agent exited cleanly on SIGTERM; 3 would list broken rules.
