@@ -270,8 +270,40 @@ require_package() {
 	[[ "$output" == *"nice: -10"* ]]
 }
 
-@test "the agent in the unit's sandbox (emulated), wall mode: binaries in /root, /tmp, a stranger's home, deleted; only allowed calls" {
-	local t=$BATS_TEST_TMPDIR py unit state home port names=() n f scrape
+@test "dist/kernel-frames.conf: with it, /proc/kallsyms is readable in the sandbox, with addresses; without it, hidden" {
+	local t=$BATS_TEST_TMPDIR unit state
+
+	require_root
+	require_tool strace
+	require_tool setpriv
+	require_tool systemd-analyze
+	unit=$t/pybpfprof.service
+	sed -e "s|@BINDIR@|$(dirname "$PYBPFPROF")|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
+	cat "$unit" "$TOP/dist/kernel-frames.conf" >"$t/with-dropin.service"
+	mkdir -p "$CACHE"
+	state=$(mktemp -d "$CACHE/deploy-state.XXXXXX")
+	echo "$state" >>"$t/cleanup"
+	# The first text symbol: its address, 0 when hidden by kptr rules.
+	run tests_unit_sandbox --seconds 1 "$unit" "$state" "$t/trace" \
+		/bin/sh -c 'grep -m1 " [Tt] " /proc/kallsyms || echo "no kallsyms"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no kallsyms"* ]]
+	run tests_unit_sandbox --seconds 1 "$t/with-dropin.service" "$state" "$t/trace" \
+		/bin/sh -c 'grep -m1 " [Tt] " /proc/kallsyms || echo "no kallsyms"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9a-f]{16}\ [Tt]\  ]]
+	[[ "$output" != 0000000000000000* ]]
+}
+
+# The agent with AGENT-ARGS in the unit's sandbox (tests/unit-sandbox),
+# against interpreters whose binaries only the unit's capabilities reach,
+# with every sink: each interpreter must be in the windows written, the
+# scrape and /metrics answered, the pushes made with the header file's
+# header, the exit on SIGTERM clean, and every rule of the trace kept.
+agent_in_sandbox() {
+	local t=$BATS_TEST_TMPDIR py unit state home etc port names=() n f scrape
 
 	require_root
 	require_tool strace
@@ -317,9 +349,21 @@ require_package() {
 	rm "$t/del/python3"
 	grep -q "$t/del/python3 (deleted)" "/proc/$LAST_PID/maps"
 
+	# --push to a stand-in Pyroscope, credentials from a root-only file
+	# outside /tmp (as /etc/pybpfprof/push-headers would be).
+	etc=$(mktemp -d "$CACHE/deploy-etc.XXXXXX")
+	echo "$etc" >>"$t/cleanup"
+	install -m 0600 /dev/null "$etc/push-headers"
+	echo 'X-Scope-OrgID: deploy-test' >"$etc/push-headers"
+	mkdir -p "$t/rec"
+	start_workload "$py" "$TOP/tests/push_recorder.py" serve "$t/rec" 0
+	for ((n = 0; n < 100; n++)); do
+		[ -s "$t/rec/port" ] && break
+		sleep 0.1
+	done
+	[ -s "$t/rec/port" ]
 	port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	# Wall mode: CPU sampling and the scheduler tracepoints and task
-	# iterators besides. A scraper and /metrics, from outside, while it runs.
+	# A scraper and /metrics, from outside, while it runs.
 	# (Under strace, on a busy machine, the agent may take seconds to listen.)
 	"$py" - "http://127.0.0.1:$port" "$t" <<-'EOF' &
 		import sys, time, urllib.request
@@ -339,7 +383,9 @@ require_package() {
 	# look for leaks.
 	[ "${PYBPFPROF_SANITIZED:-}" != 1 ] || export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	run tests_unit_sandbox --seconds 9 "$unit" "$state" "$t/trace" \
-		"$PYBPFPROF" agent --mode wall --interval 1 --output-dir "$state" --listen "127.0.0.1:$port"
+		"$PYBPFPROF" agent "$@" --interval 1 --output-dir "$state" \
+		--listen "127.0.0.1:$port" --push "http://localhost:$(cat "$t/rec/port")" \
+		--push-header-file "$etc/push-headers"
 	wait "$scrape" || true
 	echo "$output" | grep -v 'not profiled' | tail -20
 	# 0: the agent exited cleanly on SIGTERM; 3 would list broken rules.
@@ -355,6 +401,19 @@ require_package() {
 	done
 	grep -q '^pybpfprof_build_info' "$t/metrics"
 	gzip -t "$t/scrape.pb.gz"
+	# Pushed, by name (localhost), with the header from the file.
+	n=$(grep -l '"status": 200' "$t"/rec/req-*.json 2>/dev/null | wc -l)
+	echo "$n pushes answered 200"
+	[ "$n" -ge 2 ]
+	grep -q '"X-Scope-OrgID": "deploy-test"' "$t"/rec/req-*.json
+}
+
+@test "the agent in the unit's sandbox (emulated), wall mode and --kernel: binaries in /root, /tmp, a stranger's home, deleted; every sink; only allowed calls" {
+	agent_in_sandbox --mode wall --kernel
+}
+
+@test "the agent in the unit's sandbox (emulated), --native: the same" {
+	agent_in_sandbox --native
 }
 
 # The workloads first, then what the tests made outside their temporary
