@@ -4,7 +4,8 @@
 # sandbox of dist/pybpfprof.service.in (emulated by tests/unit-sandbox:
 # systemd is not PID 1 here); and make deb, installed with
 # `apt-get install ./pybpfprof_*.deb` into a pristine Debian 12 root
-# (debootstrap minbase, cached by tools/pristine-root), where the packaged
+# (debootstrap minbase with git, make and ca-certificates, as make
+# test-fresh starts from; cached by tools/pristine-root), where the packaged
 # agent runs and `systemd-analyze verify` checks the installed unit.
 #
 # The package tests take about 40 s, plus 2 minutes the first time for
@@ -81,12 +82,15 @@ setup_file() {
 		return 0
 	fi
 	rc=0
-	tar=$("$TOP/tools/pristine-root" bookworm 2>>"$log" | tail -1) || rc=$?
+	# The root make test-fresh starts from (one tarball for both): none of
+	# the package's dependencies comes with git, make or ca-certificates.
+	tar=$("$TOP/tools/pristine-root" --include git,make,ca-certificates bookworm \
+		2>>"$log" | tail -1) || rc=$?
 	if [ "$rc" -eq 3 ]; then
 		echo "skip the Debian mirror cannot be reached ($(tail -1 "$log"))" >"$PKG_STATE"
 		return 0
 	elif [ "$rc" -ne 0 ]; then
-		echo "fail tools/pristine-root bookworm failed: $(tail -3 "$log" | tr '\n' ' ')" >"$PKG_STATE"
+		echo "fail tools/pristine-root failed: $(tail -3 "$log" | tr '\n' ' ')" >"$PKG_STATE"
 		return 0
 	fi
 	mkdir -p "$ROOT" "$APT_CACHE"
