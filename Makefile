@@ -4,6 +4,16 @@
 OUTPUT ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# Where systemd looks (systemd-analyze unit-paths): /usr/local/lib/systemd/
+# system for the default PREFIX; Debian 12's packages use /lib/systemd/system.
+ifeq ($(PREFIX),/usr)
+SYSTEMD_UNITDIR ?= /lib/systemd/system
+else
+SYSTEMD_UNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
 CLANG ?= clang
 BPFTOOL ?= bpftool
 LLVM_STRIP ?= llvm-strip
@@ -197,10 +207,41 @@ test-fresh:
 bench: all
 	$(Q)tools/bench
 
+# The binary, the man page, the agent's systemd unit and its options file
+# (dist/). An existing $(SYSCONFDIR)/default/pybpfprof is the admin's: never
+# overwritten. After installing, `systemctl daemon-reload`.
 install: $(OUTPUT)/pybpfprof
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(OUTPUT)/pybpfprof $(DESTDIR)$(PREFIX)/bin/pybpfprof
-	install -m 0644 doc/pybpfprof.8 $(DESTDIR)$(PREFIX)/share/man/man8/pybpfprof.8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMD_UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0755 $(OUTPUT)/pybpfprof $(DESTDIR)$(BINDIR)/pybpfprof
+	install -m 0644 doc/pybpfprof.8 $(DESTDIR)$(MANDIR)/man8/pybpfprof.8
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/pybpfprof.service.in >$(DESTDIR)$(SYSTEMD_UNITDIR)/pybpfprof.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNITDIR)/pybpfprof.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof (the new one is dist/pybpfprof.default)"; \
+	else \
+		echo "install -m 0644 dist/pybpfprof.default $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof"; \
+		install -m 0644 dist/pybpfprof.default $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof; \
+	fi
+
+# What install put there; the options file only if nobody changed it.
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pybpfprof $(DESTDIR)$(MANDIR)/man8/pybpfprof.8 \
+		$(DESTDIR)$(SYSTEMD_UNITDIR)/pybpfprof.service
+	@if cmp -s dist/pybpfprof.default $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof; then \
+		echo "rm -f $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof"; \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/default/pybpfprof: it was changed"; \
+	fi
+
+# $(OUTPUT)/pybpfprof_VERSION_ARCH.deb from make install DESTDIR=... PREFIX=/usr
+# (tools/make-deb). Needs dpkg-dev for dpkg-shlibdeps.
+.PHONY: deb
+deb: $(OUTPUT)/pybpfprof
+	$(Q)OUTPUT=$(OUTPUT) tools/make-deb
 
 clean:
 	rm -rf $(OUTPUT)
