@@ -19,6 +19,7 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "top", cmd_top },
 	{ "agent", cmd_agent },
+	{ "diff", cmd_diff },
 };
 
 const char commands__usage[] =
@@ -31,6 +32,7 @@ const char commands__usage[] =
 "                 [--no-jitter] [-- COMMAND [ARG]...]\n"
 "       pybpfprof agent [-F HZ] [--interval SECONDS] [--push URL] [--listen ADDR:PORT]\n"
 "                 [--output-dir DIR] ...   (see pybpfprof agent --help)\n"
+"       pybpfprof diff BASE NEW [-f FORMAT] [-o FILE] [--fail-above POINTS] ...\n"
 "\n"
 "Sample the Python stacks of every CPython process on the host (or of the\n"
 "given PIDs, or of COMMAND and its children) from the kernel, without\n"
@@ -88,7 +90,7 @@ const char commands__usage[] =
 "t sort by total, q quit (and stop COMMAND).\n"
 "\n"
 "agent: continuous profiling in windows, pushed to Pyroscope, scraped by\n"
-"Parca or Alloy, or written to files.\n"
+"Parca or Alloy, or written to files. diff: what changed between two profiles.\n"
 "\n"
 "Signals: SIGINT or SIGTERM stops and writes the profile in full; SIGUSR1\n"
 "prints a status line (samples, lost, memory, cache and profile sizes).\n"
@@ -105,6 +107,7 @@ const char commands__usage[] =
 "  sudo pybpfprof top                    # live view of the whole host\n"
 "  sudo pybpfprof --mode wall -d 10 -p 4242   # where its threads wait, too\n"
 "  sudo pybpfprof agent --push http://pyroscope:4040   # continuous, to Pyroscope\n"
+"  pybpfprof diff before.folded after.folded -o change.svg   # what changed\n"
 "\n"
 "Needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with BTF.\n"
 "See pybpfprof(8).\n";
