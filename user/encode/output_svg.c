@@ -457,6 +457,8 @@ static __u32 svg__child(struct svg *sv, __u32 parent, __u32 label)
 	n->label = label;
 	n->child = NO_ID;
 	n->count = 0;
+	n->side[DIFF_BASE] = 0;
+	n->side[DIFF_NEW] = 0;
 	n->sibling = sv->nodes[parent].child;
 	sv->nodes[parent].child = (__u32)sv->nnodes;
 	*id = (__u32)sv->nnodes++;
