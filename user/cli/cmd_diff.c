@@ -73,10 +73,9 @@ const char diff_usage[] =
 "Exit status: 0; 1 when --fail-above tripped; 2 on an error.\n"
 "\n"
 "Examples:\n"
-"  pybpfprof diff before.folded after.folded       # what changed, as a table\n"
-"  pybpfprof diff before.pb.gz after.pb.gz -o change.svg   # coloured flame graph\n"
-"  pybpfprof diff -f folded a.folded b.folded | flamegraph.pl > diff.svg\n"
-"  pybpfprof diff --fail-above 5 main.folded pr.folded   # fail CI on +5 points\n";
+"  pybpfprof diff before.folded after.folded -o change.svg   # coloured by change\n"
+"  pybpfprof diff --fail-above 5 main.folded pr.folded   # fail CI on +5 points\n"
+"  pybpfprof diff -f folded a.folded b.folded | flamegraph.pl > diff.svg\n";
 
 struct diff_cmd {
 	const char *inputs[2];
