@@ -140,7 +140,8 @@ static int ref_cmp(const void *pa, const void *pb)
 /* Sort the collected labels into the dictionary; every slot gets its id. */
 static int number_labels(struct diff *d)
 {
-	qsort(d->refs, d->nrefs, sizeof(*d->refs), ref_cmp);
+	if (d->nrefs)
+		qsort(d->refs, d->nrefs, sizeof(*d->refs), ref_cmp);
 	d->labels = malloc((d->nrefs + 1) * sizeof(*d->labels));
 	if (!d->labels)
 		return -ENOMEM;
@@ -221,7 +222,8 @@ static int merge_stacks(struct diff *d)
 {
 	size_t nframes = 0, j = 0;
 
-	qsort_r(d->recs, d->nrecs, sizeof(*d->recs), rec_cmp, d->keys);
+	if (d->nrecs)
+		qsort_r(d->recs, d->nrecs, sizeof(*d->recs), rec_cmp, d->keys);
 	d->stacks = calloc(d->nrecs + 1, sizeof(*d->stacks));
 	if (!d->stacks)
 		return -ENOMEM;
