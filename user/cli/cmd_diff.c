@@ -22,10 +22,12 @@
 #include "outfile.h"
 #include "output_diff.h"
 #include "read_profile.h"
+#include "shorten.h"
 
 enum {
 	OPT_NO_NORMALIZE = OPT_FIRST_COMMAND_OWN,
 	OPT_FAIL_ABOVE,
+	OPT_DIFF_FULL_FILENAMES,
 };
 
 static const struct option long_options[] = {
@@ -34,6 +36,7 @@ static const struct option long_options[] = {
 	{ "fail-above", required_argument, NULL, OPT_FAIL_ABOVE },
 	{ "no-normalize", no_argument, NULL, OPT_NO_NORMALIZE },
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
+	{ "full-filenames", no_argument, NULL, OPT_DIFF_FULL_FILENAMES },
 	{ "private", no_argument, NULL, OPT_PRIVATE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -42,7 +45,7 @@ static const struct option long_options[] = {
 
 const char diff_usage[] =
 "Usage: pybpfprof diff BASE NEW [-f FORMAT] [-o FILE] [--fail-above POINTS]\n"
-"                      [--no-normalize] [--no-lines]\n"
+"                      [--no-normalize] [--no-lines] [--full-filenames]\n"
 "\n"
 "Compare two profiles pybpfprof wrote, folded or pprof (told apart by\n"
 "their content): which functions grew and which shrank from BASE to NEW.\n"
@@ -66,6 +69,9 @@ const char diff_usage[] =
 "                       regression gate for CI\n"
 "      --no-normalize   compare raw sample counts: both over BASE's total\n"
 "      --no-lines       compare functions, not lines (code that moved)\n"
+"      --full-filenames file names as the inputs have them; by default each\n"
+"                       input's are shortened as the profile's own outputs\n"
+"                       are (json/decoder.py), so pprof and folded compare\n"
 "      --private        create the output file 0600 instead of 0644\n"
 "      --version        print the version and exit\n"
 "  -h, --help           print this help and exit\n"
@@ -83,6 +89,7 @@ struct diff_cmd {
 	const struct format *format;	/* -f, or NULL */
 	double fail_above;		/* < 0: no gate */
 	bool private_file;
+	bool full_filenames;
 	struct diff_opts opts;
 };
 
@@ -139,6 +146,9 @@ static void parse(int argc, char **argv, struct diff_cmd *c)
 		case OPT_PRIVATE:
 			c->private_file = true;
 			break;
+		case OPT_DIFF_FULL_FILENAMES:
+			c->full_filenames = true;
+			break;
 		case OPT_VERSION:
 			printf("pybpfprof %s\n", PYBPFPROF_VERSION);
 			exit(0);
@@ -162,13 +172,24 @@ static struct agg *read_input(const struct diff_cmd *c, enum diff_side side,
 			      struct profile_info *info)
 {
 	char why[PATH_MAX + 256];
-	struct agg *a = read_profile__file(c->inputs[side], info, why, sizeof(why));
+	struct agg *a = read_profile__file(c->inputs[side], info, why, sizeof(why)), *s;
 
 	if (!a)
 		die("%s", why);
 	if (!agg__total_samples(a))
 		die("%s has no samples: nothing to compare", c->inputs[side]);
-	return a;
+	/*
+	 * Short names as the readable outputs write them, so a pprof (full
+	 * names always) matches a folded file of the same run; names that
+	 * are short already stay as they are.
+	 */
+	if (c->full_filenames)
+		return a;
+	s = shorten__apply(a);
+	if (!s)
+		die("out of memory reading %s", c->inputs[side]);
+	agg__free(a);
+	return s;
 }
 
 /*
