@@ -181,9 +181,10 @@ static int wire_next(struct wire *w)
 	return -1;
 }
 
+/* The bytes of a field; a field of another wire type has none (NULL, 0). */
 static struct wire wire_of(const __u8 *p, size_t len)
 {
-	return (struct wire){ .p = p, .end = p + len };
+	return (struct wire){ .p = p, .end = p ? p + len : p };
 }
 
 /*
