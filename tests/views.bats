@@ -8,7 +8,7 @@ setup() {
 	require_root
 	require_python 3.12
 	F=$WORKLOADS/nested.py
-	FE=$(re_escape "$F")
+	FE=$(re_file "$F")
 }
 
 @test "--threads puts a frame with each thread's TID and name below the process" {
