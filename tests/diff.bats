@@ -233,18 +233,21 @@ EOF
 	write_inputs
 	run "$PYBPFPROF" diff "$A" "$B"
 	[ "$status" -eq 0 ]
-	[[ "${lines[3]}" =~ ^\ +30\.00\ +60\.00\ +\+30\.00\ +30\.00\ +60\.00\ +\+30\.00\ +hot\ \(/srv/app/w\.py\)$ ]]
+	[[ "${lines[3]}" =~ ^\ +30\.00\ +60\.00\ +\+30\.00\ +30\.00\ +60\.00\ +\+30\.00\ +hot\ \(w\.py\)$ ]]
 	[[ "${lines[4]}" =~ ^\ +60\.00\ +40\.00\ +-20\.00\ .*\ cold\  ]]
 	[[ "${lines[5]}" =~ ^\ +10\.00\ +0\.00\ +-10\.00\ .*\ gone\  ]]
 	run "$PYBPFPROF" diff --no-normalize "$A" "$B"
 	[[ "${lines[3]}" =~ ^\ +30\.00\ +120\.00\ +\+90\.00\ .*\ hot\  ]]
-	# Two-count lines: BASE scaled to NEW's total (200 of 100: x2), or raw.
+	# Two-count lines: BASE scaled to NEW's total (200 of 100: x2), or raw;
+	# files by their short names (the script's directory is sys.path[0]).
 	run "$PYBPFPROF" diff -f folded "$A" "$B"
-	[ "${lines[0]}" = "app;<module> (/srv/app/w.py:30);main (/srv/app/w.py:25);cold (/srv/app/w.py:15) 120 80" ]
-	[ "${lines[1]}" = "app;<module> (/srv/app/w.py:30);main (/srv/app/w.py:25);gone (/srv/app/w.py:18) 20 0" ]
-	[ "${lines[2]}" = "app;<module> (/srv/app/w.py:30);main (/srv/app/w.py:25);hot (/srv/app/w.py:10) 60 120" ]
+	[ "${lines[0]}" = "app;<module> (w.py:30);main (w.py:25);cold (w.py:15) 120 80" ]
+	[ "${lines[1]}" = "app;<module> (w.py:30);main (w.py:25);gone (w.py:18) 20 0" ]
+	[ "${lines[2]}" = "app;<module> (w.py:30);main (w.py:25);hot (w.py:10) 60 120" ]
 	run "$PYBPFPROF" diff --no-normalize -f folded "$A" "$B"
-	[ "${lines[2]}" = "app;<module> (/srv/app/w.py:30);main (/srv/app/w.py:25);hot (/srv/app/w.py:10) 30 120" ]
+	[ "${lines[2]}" = "app;<module> (w.py:30);main (w.py:25);hot (w.py:10) 30 120" ]
+	run "$PYBPFPROF" diff --full-filenames -f folded "$A" "$B"
+	[ "${lines[2]}" = "app;<module> (/srv/app/w.py:30);main (/srv/app/w.py:25);hot (/srv/app/w.py:10) 60 120" ]
 	# The extension picks the format; a frame only in BASE is still drawn.
 	"$PYBPFPROF" diff "$A" "$B" -o "$BATS_TEST_TMPDIR/d.svg"
 	grep -q 'data-diff="1"' "$BATS_TEST_TMPDIR/d.svg"
