@@ -77,3 +77,32 @@ PYEOF
 	assert_folded_has "^[^;]+ \\($b\\);<module> \\(two/dup\\.py:[0-9]+\\);decode_loop \\(two/dup\\.py:"
 	assert_folded_lacks "[(]dup\\.py:"
 }
+
+# top_screen ARGS...: the screen of `pybpfprof top ARGS` once it shows
+# decode_loop, in $SCREEN (tmux, 200 columns).
+top_screen() {
+	command -v tmux >/dev/null || skip "tmux not installed"
+	local sock=$BATS_TEST_TMPDIR/tmux.sock
+	start_bg "$PY" "$WORKLOADS/names.py" 20
+	wait_busy "$LAST_PID" 0.5
+	tmux -S "$sock" new-session -d -x 200 -y 50 \
+		"'$PYBPFPROF' top -p $LAST_PID $* 2>'$BATS_TEST_TMPDIR/err'; sleep 30"
+	SCREEN=""
+	for _ in $(seq 100); do
+		SCREEN=$(tmux -S "$sock" capture-pane -p)
+		[[ "$SCREEN" == *decode_loop* && "$SCREEN" == *raw_decode* ]] && break
+		sleep 0.1
+	done
+	tmux -S "$sock" send-keys q
+	sleep 0.3
+	tmux -S "$sock" kill-server || true
+	echo "$SCREEN"
+}
+
+@test "names: top shows short names, and absolute ones with --full-filenames" {
+	top_screen
+	grep -Eq ' JSONDecoder\.raw_decode \(json/decoder\.py:[0-9]+\)$' <<<"$SCREEN"
+	grep -Eq ' decode_loop \(names\.py:[0-9]+\)$' <<<"$SCREEN"
+	top_screen --full-filenames
+	grep -Eq " decode_loop \\($(re_escape "$WORKLOADS/names.py"):[0-9]+\\)\$" <<<"$SCREEN"
+}
