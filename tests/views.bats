@@ -109,7 +109,7 @@ setup() {
 	tmux kill-session -t "$s" || true
 	[[ "$screen" == *"pybpfprof top"*"1 Python processes"* ]]
 	[[ "$screen" == *"%Own"*"%Total"*"OwnTime"*"TotalTime"* ]]
-	[[ "$screen" == *"Worker.inner_leaf ($F:"* ]]
+	[[ "$screen" == *"Worker.inner_leaf (${F##*/}:"* ]]
 	[[ "$screen" == *"Worker.middle"* ]]
 	# After q: back on the normal screen with the summary line.
 	[[ "$after" != *"%Own"* ]]
