@@ -418,7 +418,7 @@ style_of() {
 	local pid=${WL[0]} f=${WL[1]}
 	[ "$(cat "$(snapshot_of "$pid")/comm")" = renamed-early ]
 	assert_root_frame "$pid" renamed-early
-	assert_folded_has "^renamed-early \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);after_rename \\($(re_escape "$f"):$(line_of after_hot "$f")\\) [0-9]+$"
+	assert_folded_has "^renamed-early \\($pid\\);<module> \\($(re_file "$f"):[0-9]+\\);after_rename \\($(re_file "$f"):$(line_of after_hot "$f")\\) [0-9]+$"
 }
 
 @test "comm changed after discovery: the comm read then stays, the stack is still profiled" {
@@ -431,8 +431,8 @@ style_of() {
 	# It did rename itself, while profiled.
 	[ "$(cat "$(snapshot_of "$pid")/comm")" = renamed-late ]
 	assert_root_frame "$pid" "$comm"
-	assert_folded_has "^$c \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);before_rename \\($(re_escape "$f"):$(line_of before_hot "$f")\\) [0-9]+$"
-	assert_folded_has "^$c \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);after_rename \\($(re_escape "$f"):$(line_of after_hot "$f")\\) [0-9]+$"
+	assert_folded_has "^$c \\($pid\\);<module> \\($(re_file "$f"):[0-9]+\\);before_rename \\($(re_file "$f"):$(line_of before_hot "$f")\\) [0-9]+$"
+	assert_folded_has "^$c \\($pid\\);<module> \\($(re_file "$f"):[0-9]+\\);after_rename \\($(re_file "$f"):$(line_of after_hot "$f")\\) [0-9]+$"
 }
 
 @test "an unsupported version: one stderr line with PID, binary and version; the rest profiled" {

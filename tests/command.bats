@@ -15,7 +15,7 @@ setup() {
 	require_root
 	require_test_python
 	W=$WORKLOADS/command.py
-	WE=$(re_escape "$W")
+	WE=$(re_file "$W")
 	T=$BATS_TEST_TMPDIR
 }
 

@@ -48,7 +48,7 @@ load helpers
 	sleep 0.3
 	kill "$watch"
 	# Profiled all the same, through map_files...
-	assert_folded_has "^$(re_escape "$name") \\($pid\\);<module> \\(/w/escape\\.py:[0-9]+\\);contained_leaf \\(/w/escape\\.py:$(line_of escape_hot "$WORKLOADS/escape.py")\\) [0-9]+$"
+	assert_folded_has "^$(re_escape "$name") \\($pid\\);<module> \\($(re_file /w/escape.py):[0-9]+\\);contained_leaf \\($(re_file /w/escape.py):$(line_of escape_hot "$WORKLOADS/escape.py")\\) [0-9]+$"
 	# ...and the host file was never opened.
 	[ ! -s "$BATS_TEST_TMPDIR/opens" ]
 	rm -f "$secret"

@@ -9,7 +9,7 @@ setup() {
 	require_root
 	require_test_python
 	F=$WORKLOADS/faults.py
-	FE=$(re_escape "$F")
+	FE=$(re_file "$F")
 	SPIN="spin \\($FE:$(line_of spin_hot "$F")\\) [0-9]+$"
 	# The process frame: the interpreter's comm.
 	COMM=$(re_escape "$PYCOMM")

@@ -102,7 +102,7 @@ xml_parses() {
 	[ "$(json scripts)" -eq 1 ]
 	[ "$(json frames)" -ge 5 ]
 	# Hovering shows the whole label and the samples; a click zooms to the full width.
-	[[ "$(json hover)" == "${QUAL}inner_leaf ($WORKLOADS/nested.py:"*" samples, "*"%" ]]
+	[[ "$(json hover)" == *"${QUAL}inner_leaf (nested.py:"*" samples, "*"%" ]]
 	[ "$(json zoom_width)" = 1180 ]
 }
 

@@ -343,6 +343,13 @@ re_escape() {
 	printf '%s' "$1" | sed -e 's/[][\\.^$*+?(){}|]/\\&/g'
 }
 
+# The extended regex of FILE as table, folded and svg name it: its short
+# name (user/profile/shorten.h), the base name with as many directories
+# above it as tell it from other files of the profile, up to the path.
+re_file() {
+	printf '([^;()]*/)?%s' "$(re_escape "${1##*/}")"
+}
+
 # Give a just-started process time to map its interpreter and get going.
 wait_started() {
 	sleep "${1:-0.5}"
@@ -449,7 +456,7 @@ ROOT_PIDS=()
 # Worker.outer) or "name" (co_name: outer).
 assert_nested() {
 	local pid=$1 script=$2 style=$3 f=$WORKLOADS/nested.py fe cls="" chain
-	fe=$(re_escape "$script")
+	fe=$(re_file "$script")
 	[ "$style" = qual ] && cls='Worker\.'
 	chain="${cls}outer \\($fe:$(line_of outer_call "$f")\\);${cls}middle \\($fe:$(line_of middle_call "$f")\\);${cls}inner_leaf \\($fe:$(line_of inner_hot "$f")\\) [0-9]+$"
 	assert_folded_has "^[^;]+ \\($pid\\);<module> \\($fe:[0-9]+\\);main \\($fe:$(line_of main_call "$f")\\);$chain"

@@ -76,6 +76,13 @@ agent_help_options() {
 	help_options
 }
 
+# The options `pybpfprof diff --help` defines, one a line.
+diff_help_options() {
+	local HELP
+	HELP=$("$PYBPFPROF" diff --help)
+	help_options
+}
+
 # The subcommands the help's usage lines show ("pybpfprof top ...").
 help_subcommands() {
 	grep -oE '^ *(Usage: )?pybpfprof [a-z]+' <<<"$HELP" | awk '{ print $NF }' | sort -u
@@ -197,12 +204,31 @@ man_examples() {
 	fi
 }
 
+@test "every option of diff --help has its entry in the man page" {
+	require_binary
+	local src listed tags opt missing=()
+	src=$(man_source)
+	listed=$(diff_help_options)
+	[ "$(wc -l <<<"$listed")" -ge 9 ]
+	# The diff's own options are under COMMANDS, diff.
+	tags=$(awk 'prev == ".TP" { print } { prev = $0 }' <<<"$src")
+	for opt in $listed; do
+		grep -qE -- "(^|[^A-Za-z-])${opt}([^A-Za-z-]|\$)" <<<"$tags" ||
+			missing+=("$opt")
+	done
+	if [ "${#missing[@]}" -gt 0 ]; then
+		echo "diff options without an entry in $MANPAGE: ${missing[*]}" >&2
+		return 1
+	fi
+}
+
 @test "the man page's examples are the help's" {
 	help_text
 	local help_ex man_ex line listed flag extra=()
 	render_man >/dev/null || skip "neither groff nor man is installed: cannot render the page"
-	# The main help's examples and the agent's, without repeats.
-	help_ex=$(help_examples; HELP=$("$PYBPFPROF" agent --help) help_examples)
+	# The main help's examples, the agent's and the diff's, without repeats.
+	help_ex=$(help_examples; HELP=$("$PYBPFPROF" agent --help) help_examples
+		HELP=$("$PYBPFPROF" diff --help) help_examples)
 	help_ex=$(awk '!seen[$0]++' <<<"$help_ex")
 	man_ex=$(man_examples)
 	echo "help's examples:"
@@ -213,7 +239,7 @@ man_examples() {
 	[ -n "$man_ex" ]
 
 	# Every flag (and subcommand) of the page's examples is one the help lists.
-	listed=$(help_options; help_subcommands; agent_help_options)
+	listed=$(help_options; help_subcommands; agent_help_options; diff_help_options)
 	for flag in $(example_flags <<<"$man_ex"); do
 		grep -qxF -- "$flag" <<<"$listed" || extra+=("$flag")
 	done
@@ -256,4 +282,5 @@ man_examples() {
 	done
 	man_section SYNOPSIS <<<"$src" | grep -qE '^\.B pybpfprof$'
 	man_section SYNOPSIS <<<"$src" | grep -qE '^\.B pybpfprof top$'
+	man_section SYNOPSIS <<<"$src" | grep -qE '^\.B pybpfprof diff$'
 }

@@ -10,13 +10,13 @@ setup() {
 	require_root
 	require_test_python
 	F=$WORKLOADS/nested.py
-	FE=$(re_escape "$F")
+	FE=$(re_file "$F")
 	LEAF="${CLS}inner_leaf \\($FE:$(line_of inner_hot "$F")\\) [0-9]+$"
 }
 
 native_stacks() {
 	local pid=$1 f=$WORKLOADS/native_gil_released.py fe
-	fe=$(re_escape "$f")
+	fe=$(re_file "$f")
 	profile -F 199 -d 2 -p "$pid" -f folded
 	[ "$PROFILE_STATUS" -eq 0 ]
 	# Each native thread's leaf is its Python caller, on the call's line,
@@ -60,7 +60,7 @@ short_process() {
 	wait "$pid"
 	wait "$prof"
 	TEST_OUT=$out
-	assert_folded_has "^[^;]+ \\($pid\\);<module> \\($(re_escape "$f"):[0-9]+\\);short_lived_leaf \\($(re_escape "$f"):$(line_of short_hot "$f")\\) [0-9]+$"
+	assert_folded_has "^[^;]+ \\($pid\\);<module> \\($(re_file "$f"):[0-9]+\\);short_lived_leaf \\($(re_file "$f"):$(line_of short_hot "$f")\\) [0-9]+$"
 	# Named although it is gone before the profile is written: its hot
 	# stack above, and nearly all its samples. The code of a module body
 	# or an exec'd string run during startup can be freed before it is
@@ -106,12 +106,12 @@ deep_whole() {
 	profile -F 199 -d 2 -p "$pid" -f folded
 	[ "$PROFILE_STATUS" -eq 0 ]
 	refute grep -q '\[truncated\]' "$TEST_OUT"
-	line=$(grep -m1 ";recurse ($f:$(line_of deep_hot "$f")) [0-9]*$" "$TEST_OUT")
+	line=$(grep -m1 ";recurse (${f##*/}:$(line_of deep_hot "$f")) [0-9]*$" "$TEST_OUT")
 	[ -n "$line" ] || { show_profile; return 1; }
 	# The process, <module> and 200 recurse frames, each recursing one
 	# on the line of the recursive call.
 	[ "$(frame_count "$line")" -eq 202 ]
-	[ "$(printf '%s\n' "$line" | grep -o ";recurse ($f:$(line_of recurse_call "$f"))" | wc -l)" -eq 199 ]
+	[ "$(printf '%s\n' "$line" | grep -o ";recurse (${f##*/}:$(line_of recurse_call "$f"))" | wc -l)" -eq 199 ]
 }
 
 @test "a stack 200 frames deep is kept whole by default" {
@@ -126,8 +126,8 @@ deep_cut() {
 	[ "$PROFILE_STATUS" -eq 0 ]
 	# Cut at the root end: the leaf is kept, [truncated] follows the
 	# process frame, then the 50 innermost frames.
-	assert_folded_has "^[^;]+ \\($pid\\);\\[truncated\\];(recurse [^;]+;){49}recurse \\($(re_escape "$f"):$(line_of deep_hot "$f")\\) [0-9]+$"
-	line=$(grep -m1 ";recurse ($f:$(line_of deep_hot "$f")) [0-9]*$" "$TEST_OUT")
+	assert_folded_has "^[^;]+ \\($pid\\);\\[truncated\\];(recurse [^;]+;){49}recurse \\($(re_file "$f"):$(line_of deep_hot "$f")\\) [0-9]+$"
+	line=$(grep -m1 ";recurse (${f##*/}:$(line_of deep_hot "$f")) [0-9]*$" "$TEST_OUT")
 	[ "$(frame_count "$line")" -eq 52 ]
 	# No stack is longer than that.
 	refute awk -F';' 'NF > 52 { found = 1 } END { exit !found }' "$TEST_OUT"
@@ -205,7 +205,7 @@ two_versions() {
 	[ "$(version_of "$mine")" != "$(run_python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ]
 	[ "$(run_python -c 'import sys; print(sys.version_info >= (3, 11))')" = True ] && bcls='Worker\.'
 	wait_busy "$a"; wait_busy "$b"
-	retry 3 two_versions "$a" "$b" "$bcls" "$(re_escape "$SCRIPT_SEEN")"
+	retry 3 two_versions "$a" "$b" "$bcls" "$(re_file "$SCRIPT_SEEN")"
 }
 
 table_format() {

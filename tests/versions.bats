@@ -15,7 +15,7 @@ load helpers
 nested_stacks() {
 	local pid=$1 style=$2 f fe cls=""
 	f=$WORKLOADS/nested.py
-	fe=$(re_escape "$3")
+	fe=$(re_file "$3")
 	[ "$style" = qual ] && cls='Worker\.'
 	profile -F 199 -d 3 -p "$pid" -f folded
 	[ "$PROFILE_STATUS" -eq 0 ] || { show_profile; return 1; }

@@ -8,7 +8,7 @@ setup() {
 	require_root
 	require_test_python
 	F=$WORKLOADS/nested.py
-	FE=$(re_escape "$F")
+	FE=$(re_file "$F")
 	# threading's bootstrap method, named as the interpreter names it.
 	BOOT=${QUAL:+Thread.}_bootstrap
 }
@@ -111,7 +111,7 @@ setup() {
 	tmux kill-session -t "$s" || true
 	[[ "$screen" == *"pybpfprof top"*"1 Python processes"* ]]
 	[[ "$screen" == *"%Own"*"%Total"*"OwnTime"*"TotalTime"* ]]
-	[[ "$screen" == *" ${QUAL}inner_leaf ($F:"* ]]
+	[[ "$screen" == *" ${QUAL}inner_leaf (${F##*/}:"* ]]
 	[[ "$screen" == *" ${QUAL}middle"* ]]
 	# After q: back on the normal screen with the summary line.
 	[[ "$after" != *"%Own"* ]]

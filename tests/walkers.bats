@@ -54,7 +54,7 @@ same_stacks() {
 	wait_busy "$d"
 	retry 3 same_stacks -p "$n" -p "$d"
 	TEST_OUT=$BATS_TEST_TMPDIR/tail.folded
-	assert_folded_has "^[^;]+ \\($n\\);([^;]+;)*thread_main \\($(re_escape "$f"):$(line_of thread_call "$f")\\);"
+	assert_folded_has "^[^;]+ \\($n\\);([^;]+;)*thread_main \\($(re_file "$f"):$(line_of thread_call "$f")\\);"
 	# The recursion is whole: <module> and 200 frames of recurse (its
 	# most sampled stack: the first samples may catch it still recursing).
 	line=$(grep "($d);" "$TEST_OUT" | sort -k2 -t' ' -n | awk '{ print $NF, $0 }' | sort -n | tail -1 | cut -d' ' -f2-)

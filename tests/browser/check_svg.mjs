@@ -8,7 +8,9 @@
 // then hovers and zooms into the widest match and resets the zoom.
 // Prints one JSON object:
 //   {"title", "matched_text", "matched_pct", "highlighted", "frames",
-//    "hover", "zoom_width", "scripts", "load_ms", "search_ms"}
+//    "hover", "fill", "zoom_width", "scripts", "load_ms", "search_ms"}
+// where "fill" is the widest match's colour as drawn once the search is
+// cleared, "rgb(R, G, B)" (a diff's colour says how it changed).
 // and exits non-zero on any console error, page error, dialog (alert,
 // confirm, prompt), failed request, or markup that is not the writer's.
 import { chromium } from 'playwright-core';
@@ -110,7 +112,7 @@ try {
 		problems.push('the search box did not run a search');
 
 	// Hover and zoom into the widest match, then reset.
-	let hover = null, zoom_width = null;
+	let hover = null, zoom_width = null, fill = null;
 	const widest = await page.evaluate(() => {
 		let best = null;
 		for (const r of document.querySelectorAll('#frames > rect.m')) {
@@ -142,6 +144,10 @@ try {
 		if (Math.abs(back - widest) > 0.1)
 			problems.push(`reset zoom: width ${back}, was ${widest}`);
 		await page.mouse.move(0, 0);
+		fill = await page.evaluate(() => {
+			window.pybpfprof.search('');
+			return getComputedStyle(document.getElementById('check-widest')).fill;
+		});
 	}
 
 	if (screenshot) {
@@ -166,6 +172,7 @@ try {
 		highlighted: res.highlighted,
 		frames: dom.frames,
 		hover,
+		fill,
 		zoom_width,
 		scripts: dom.scripts,
 		load_ms,

@@ -13,6 +13,7 @@
 #include "focus.h"
 #include "outfile.h"
 #include "session.h"
+#include "shorten.h"
 
 #define PROGRESS_INTERVAL_NS 1000000000ULL
 
@@ -94,18 +95,30 @@ static void outputs_open(struct record *r)
 	}
 }
 
-/* Write every output; 0 or the first error. */
+/*
+ * Write every output; 0 or the first error. The readable formats get
+ * short file names (made once, for all of them) unless --full-filenames.
+ */
 static int outputs_write(struct record *r, const struct agg *agg, const struct output_meta *m)
 {
+	struct agg *short_agg = NULL;
 	int ret = 0;
 
 	for (size_t i = 0; i < r->nouts; i++) {
+		const struct agg *a = agg;
 		struct outfile *f = r->outs[i];
 		char name[PATH_MAX];
 		int err;
 
+		if (!r->o.full_filenames && !r->formats[i]->full_paths) {
+			if (!short_agg)
+				short_agg = shorten__apply(agg);
+			/* Out of memory for the copy: the full names, rather than nothing. */
+			if (short_agg)
+				a = short_agg;
+		}
 		snprintf(name, sizeof(name), "%s", outfile__name(f));
-		err = r->formats[i]->write(agg, m, outfile__stream(f));
+		err = r->formats[i]->write(a, m, outfile__stream(f));
 		err = outfile__commit(f, err);
 		r->outs[i] = NULL;
 		if (err) {
@@ -115,6 +128,7 @@ static int outputs_write(struct record *r, const struct agg *agg, const struct o
 		}
 	}
 	r->nouts = 0;
+	agg__free(short_agg);
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "commands.h"
 #include "session.h"
+#include "shorten.h"
 #include "top.h"
 
 #define REFRESH_NS 1000000000ULL
@@ -27,11 +28,14 @@ struct top_cmd {
 
 static void redraw(struct top_cmd *t)
 {
+	struct agg *short_agg = t->o.full_filenames ? NULL : shorten__apply(t->agg);
 	struct profiler_stats st;
 
 	profiler__stats(t->s.prof, &st);
 	t->view.frequency = session__rate(&t->s);
-	top__render(&t->view, t->agg, &st, session__elapsed(&t->s));
+	/* Short file names keep the line number on screen; full ones if asked (or no memory). */
+	top__render(&t->view, short_agg ? short_agg : t->agg, &st, session__elapsed(&t->s));
+	agg__free(short_agg);
 }
 
 static void on_refresh(struct loop *l, void *ctx)

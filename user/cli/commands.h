@@ -5,10 +5,12 @@
 
 extern const char commands__usage[];
 extern const char agent_usage[];
+extern const char diff_usage[];
 
 /* Each returns the process's exit status. */
 int cmd_record(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif /* __COMMANDS_H */

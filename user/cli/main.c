@@ -19,18 +19,20 @@ struct cmd {
 static const struct cmd cmds[] = {
 	{ "top", cmd_top },
 	{ "agent", cmd_agent },
+	{ "diff", cmd_diff },
 };
 
 const char commands__usage[] =
 "Usage: pybpfprof [-F HZ] [-d SECONDS] [-p PID]... [-f FORMAT] [-o FILE]...\n"
 "                 [--mode cpu|wall] [--gil] [--native] [--kernel] [--threads]\n"
-"                 [--no-lines] [--no-jitter]\n"
+"                 [--no-lines] [--no-jitter] [--full-filenames]\n"
 "                 [--focus REGEX] [--max-depth N] [-v]\n"
 "                 [-- COMMAND [ARG]...]\n"
 "       pybpfprof top [-F HZ] [-d SECONDS] [-p PID]... [--mode cpu|wall] [--gil]\n"
 "                 [--no-jitter] [-- COMMAND [ARG]...]\n"
 "       pybpfprof agent [-F HZ] [--interval SECONDS] [--push URL] [--listen ADDR:PORT]\n"
 "                 [--output-dir DIR] ...   (see pybpfprof agent --help)\n"
+"       pybpfprof diff BASE NEW [-f FORMAT] [-o FILE] [--fail-above POINTS] ...\n"
 "\n"
 "Sample the Python stacks of every CPython process on the host (or of the\n"
 "given PIDs, or of COMMAND and its children) from the kernel, without\n"
@@ -57,6 +59,10 @@ const char commands__usage[] =
 "                       anyone but root or you (SUDO_UID) is refused\n"
 "      --threads        a frame per thread (TID and name) below each process\n"
 "      --no-lines       one frame per function, not one per line\n"
+"      --full-filenames absolute file names in table, folded, svg and top\n"
+"                       (default: relative to site-packages, the standard\n"
+"                       library or the script's directory: json/decoder.py);\n"
+"                       pprof, speedscope and pstats always have them\n"
 "      --mode MODE      cpu (default): where threads run; wall: where they\n"
 "                       spend wall time, off CPU too, each off-CPU stack\n"
 "                       ending in [off-CPU: GIL|runqueue|SYSCALL]\n"
@@ -88,7 +94,7 @@ const char commands__usage[] =
 "t sort by total, q quit (and stop COMMAND).\n"
 "\n"
 "agent: continuous profiling in windows, pushed to Pyroscope, scraped by\n"
-"Parca or Alloy, or written to files.\n"
+"Parca or Alloy, or written to files. diff: what changed between two profiles.\n"
 "\n"
 "Signals: SIGINT or SIGTERM stops and writes the profile in full; SIGUSR1\n"
 "prints a status line (samples, lost, memory, cache and profile sizes).\n"
@@ -105,6 +111,7 @@ const char commands__usage[] =
 "  sudo pybpfprof top                    # live view of the whole host\n"
 "  sudo pybpfprof --mode wall -d 10 -p 4242   # where its threads wait, too\n"
 "  sudo pybpfprof agent --push http://pyroscope:4040   # continuous, to Pyroscope\n"
+"  pybpfprof diff before.folded after.folded -o change.svg   # what changed\n"
 "\n"
 "Needs root (CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with BTF.\n"
 "See pybpfprof(8).\n";

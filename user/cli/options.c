@@ -212,6 +212,7 @@ static const struct option long_options[] = {
 	{ "focus", required_argument, NULL, OPT_FOCUS },
 	{ "ring-size", required_argument, NULL, OPT_RING_SIZE },
 	{ "private", no_argument, NULL, OPT_PRIVATE },
+	{ "full-filenames", no_argument, NULL, OPT_FULL_FILENAMES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "help", no_argument, NULL, 'h' },
@@ -246,6 +247,9 @@ void options__parse(int argc, char **argv, struct cli_opts *o)
 			break;
 		case OPT_THREADS:
 			o->threads = true;
+			break;
+		case OPT_FULL_FILENAMES:
+			o->full_filenames = true;
 			break;
 		case OPT_FOCUS:
 			o->focus = optarg;

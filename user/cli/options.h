@@ -36,6 +36,7 @@ enum {
 	OPT_KERNEL,
 	OPT_NATIVE_STACK,
 	OPT_NO_JITTER,
+	OPT_FULL_FILENAMES,
 	OPT_FIRST_COMMAND_OWN,	/* commands number their own options from here */
 };
 
@@ -62,6 +63,7 @@ struct cli_opts {
 	size_t noutputs;
 	bool private_files;	/* --private: outputs 0600 */
 	bool threads;		/* --threads */
+	bool full_filenames;	/* --full-filenames: no short file names */
 	const char *focus;	/* --focus REGEX */
 	regex_t focus_re;
 };

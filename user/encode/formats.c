@@ -4,12 +4,12 @@
 #include "formats.h"
 
 static const struct format formats[] = {
-	{ "table", { ".txt" }, output_table__write, false },
-	{ "folded", { ".folded", ".collapsed" }, output_folded__write, false },
-	{ "svg", { ".svg" }, output_svg__write, false },
-	{ "speedscope", { ".json" }, output_speedscope__write, false },
-	{ "pprof", { ".pb.gz", ".pprof" }, output_pprof__write, true },
-	{ "pstats", { ".prof" }, output_pstats__write, true },
+	{ "table", { ".txt" }, output_table__write, false, false },
+	{ "folded", { ".folded", ".collapsed" }, output_folded__write, false, false },
+	{ "svg", { ".svg" }, output_svg__write, false, false },
+	{ "speedscope", { ".json" }, output_speedscope__write, false, true },
+	{ "pprof", { ".pb.gz", ".pprof" }, output_pprof__write, true, true },
+	{ "pstats", { ".prof" }, output_pstats__write, true, true },
 };
 
 #define NR_FORMATS (sizeof(formats) / sizeof(formats[0]))

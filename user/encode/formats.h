@@ -18,6 +18,12 @@ struct format {
 	const char *exts[3];	/* file extensions that select it */
 	format_write_fn write;
 	bool binary;		/* never to a terminal */
+	/*
+	 * Absolute file names always: pprof, speedscope and pstats, whose
+	 * tools key on them (pprof's source view, speedscope's file column,
+	 * pstats' (file, line, name) keys). Others show short ones (shorten.h).
+	 */
+	bool full_paths;
 };
 
 /* "table, folded, svg, speedscope, pprof or pstats", for error messages. */

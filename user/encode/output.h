@@ -45,6 +45,8 @@ int output_pstats__write(const struct agg *a, const struct output_meta *m, FILE 
  */
 /* A Python frame: "qualname (file:line)", or "qualname (file)" without a line. */
 int output__frame_label(const struct agg_frame *fr, char *buf, size_t size);
+/* A bare name (a process's comm), sanitized like the labels. */
+int output__name_label(const char *name, char *buf, size_t size);
 /* The process frame: "comm (pid)". */
 int output__proc_label(const struct agg_proc *p, char *buf, size_t size);
 /*

@@ -79,6 +79,25 @@ int output__frame_label(const struct agg_frame *fr, char *buf, size_t size)
 	return n;
 }
 
+int output__name_label(const char *name, char *buf, size_t size)
+{
+	size_t len;
+	int n;
+
+	if (!buf && size)
+		return -EINVAL;
+	n = snprintf(buf, size, "%s", name ? name : "?");
+	if (n < 0)
+		return -EOVERFLOW;
+	if (!size)
+		return n;
+	len = (size_t)n < size ? (size_t)n : size - 1;
+	label_sanitize(buf, len);
+	if ((size_t)n >= size)
+		label_trim_utf8(buf, len);
+	return n;
+}
+
 int output__proc_label(const struct agg_proc *p, char *buf, size_t size)
 {
 	struct agg_frame pseudo = { .line = -1 };

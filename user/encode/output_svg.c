@@ -38,6 +38,7 @@
 #include "array.h"
 #include "hmap.h"
 #include "output.h"
+#include "output_diff.h"
 
 #define SVG_WIDTH		1200	/* px, the whole image */
 #define SVG_PAD_X		10	/* px left and right of the frames */
@@ -53,6 +54,14 @@
 #define SVG_MIN_CHARS		3	/* fewer characters of a label are not shown */
 
 #define NO_ID UINT32_MAX
+
+/*
+ * A diff (output_svg_diff): a frame's colour is the change of its share,
+ * full red (grew) or blue (shrank) at this many percentage points.
+ */
+#define DIFF_FULL_POINTS	10.0
+#define DIFF_SAME_FILL		"#f2f2ef"
+#define DIFF_BASE_ONLY_FILL	"#cdcdcd"
 
 enum svg_kind {
 	KIND_ALL,
@@ -75,11 +84,13 @@ struct svg_node {
 	__u32 label;
 	__u32 child;		/* first child, or NO_ID */
 	__u32 sibling;		/* next sibling, or NO_ID */
-	__u64 count;
+	__u64 count;		/* samples; a diff's width units */
+	__u64 side[2];		/* a diff's samples in BASE and NEW */
 };
 
 struct svg {
 	const struct agg *a;
+	const struct diff *diff;	/* a diff's graph, not a profile's */
 	bool threads;
 	struct svg_label *labels;
 	size_t nlabels, labels_cap;
@@ -446,6 +457,8 @@ static __u32 svg__child(struct svg *sv, __u32 parent, __u32 label)
 	n->label = label;
 	n->child = NO_ID;
 	n->count = 0;
+	n->side[DIFF_BASE] = 0;
+	n->side[DIFF_NEW] = 0;
 	n->sibling = sv->nodes[parent].child;
 	sv->nodes[parent].child = (__u32)sv->nnodes;
 	*id = (__u32)sv->nnodes++;
@@ -460,6 +473,33 @@ static int svg__step(struct svg *sv, __u32 *node, __u32 label, __u64 count)
 		return -ENOMEM;
 	sv->nodes[*node].count += count;
 	return 0;
+}
+
+/* A diff's stack: widths from both sides' samples, which are kept too. */
+static int svg__add_diff_stack(struct svg *sv, const struct diff_stack *s)
+{
+	__u64 w = diff__width(sv->diff, s->count[DIFF_BASE], s->count[DIFF_NEW]);
+	__u32 node = 0, label;
+	int err = 0;
+
+	for (size_t i = 0; !err && i < s->nframes + 1 + s->truncated; i++) {
+		if (!i)
+			label = svg__label(sv, KIND_PROC, s->root, strlen(s->root), s->root);
+		else if (i == 1 && s->truncated)
+			label = sv->truncated_label;
+		else
+			label = svg__label(sv, KIND_PYTHON, s->frames[i - 1 - s->truncated],
+					   strlen(s->frames[i - 1 - s->truncated]), "");
+		err = svg__step(sv, &node, label, w);
+		if (!err) {
+			sv->nodes[node].side[DIFF_BASE] += s->count[DIFF_BASE];
+			sv->nodes[node].side[DIFF_NEW] += s->count[DIFF_NEW];
+		}
+	}
+	sv->nodes[0].count += w;
+	sv->nodes[0].side[DIFF_BASE] += s->count[DIFF_BASE];
+	sv->nodes[0].side[DIFF_NEW] += s->count[DIFF_NEW];
+	return err;
 }
 
 static int svg__add_stack(const struct agg_stack *s, void *ctx)
@@ -542,6 +582,30 @@ static void svg__measure(struct svg *sv, __u32 node, size_t depth)
 		svg__measure(sv, c, depth + 1);
 }
 
+/*
+ * A diff's frame: light when its share held, redder the more it grew,
+ * bluer the more it shrank, grey when it is only in BASE.
+ */
+static void svg__diff_fill(const struct svg *sv, const struct svg_node *n, char out[8])
+{
+	static const double same[3] = { 0xf2, 0xf2, 0xef };
+	static const double grew[3] = { 0xe0, 0x30, 0x1e }, shrank[3] = { 0x2b, 0x6f, 0xd6 };
+	const double *to;
+	double d, t;
+
+	if (!n->side[DIFF_NEW]) {
+		strcpy(out, DIFF_BASE_ONLY_FILL);
+		return;
+	}
+	d = diff__percent(sv->diff, DIFF_NEW, n->side[DIFF_NEW]) -
+	    diff__percent(sv->diff, DIFF_BASE, n->side[DIFF_BASE]);
+	t = fmin(fabs(d) / DIFF_FULL_POINTS, 1.0);
+	to = d > 0 ? grew : shrank;
+	snprintf(out, 8, "#%02x%02x%02x", (unsigned int)lround(same[0] + (to[0] - same[0]) * t),
+		 (unsigned int)lround(same[1] + (to[1] - same[1]) * t),
+		 (unsigned int)lround(same[2] + (to[2] - same[2]) * t));
+}
+
 /* Draw @node, whose first sample is @x, and what it calls. */
 static int svg__emit(struct svg *sv, __u32 node, size_t depth, __u64 x)
 {
@@ -551,6 +615,8 @@ static int svg__emit(struct svg *sv, __u32 node, size_t depth, __u64 x)
 	double px = SVG_PAD_X + (double)x * sv->px_per_sample;
 	size_t y = SVG_TOP + (sv->max_depth - depth) * SVG_FRAME_H;
 	double fit = floor((w - 2 * SVG_TEXT_PAD) / SVG_CHAR_W);
+	const char *fill = l->fill;
+	char diff_fill[8], sides[64] = "";
 	FILE *f = sv->f;
 	int err;
 
@@ -560,12 +626,19 @@ static int svg__emit(struct svg *sv, __u32 node, size_t depth, __u64 x)
 		l->dict = (__u32)sv->ndict;
 		sv->dict[sv->ndict++] = n->label;
 	}
+	if (sv->diff) {
+		svg__diff_fill(sv, n, diff_fill);
+		fill = diff_fill;
+		snprintf(sides, sizeof(sides), " data-b=\"%llu\" data-c=\"%llu\"",
+			 (unsigned long long)n->side[DIFF_BASE],
+			 (unsigned long long)n->side[DIFF_NEW]);
+	}
 	/* One element a frame: the file's size and the browser's work are per element. */
-	fprintf(f, "<rect data-x=\"%llu\" data-n=\"%llu\" data-d=\"%zu\" data-l=\"%u\"%s "
+	fprintf(f, "<rect data-x=\"%llu\" data-n=\"%llu\" data-d=\"%zu\" data-l=\"%u\"%s%s "
 		"x=\"%.1f\" y=\"%zu\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>",
-		(unsigned long long)x, (unsigned long long)n->count, depth, l->dict,
+		(unsigned long long)x, (unsigned long long)n->count, depth, l->dict, sides,
 		l->kind == KIND_TRUNCATED ? " class=\"tr\"" : "", px, y, w, SVG_FRAME_H - 1,
-		l->fill);
+		fill);
 	if (fit >= SVG_MIN_CHARS) {
 		size_t max = (size_t)fit, chars = utf8_count(l->text, l->len);
 
@@ -648,6 +721,8 @@ static const char svg_script[] =
 	"\tvar doc = document, svg = doc.documentElement, ds = svg.dataset;\n"
 	"\tvar total = +ds.total, pad = +ds.pad, fw = +ds.fw, cw = +ds.cw;\n"
 	"\tvar tpad = +ds.tpad, ty = +ds.ty, minw = +ds.minw;\n"
+	"\t/* A diff: shares are over these totals (BASE's, NEW's). */\n"
+	"\tvar bt = +ds.bt, nt = +ds.nt;\n"
 	"\tvar width = +svg.getAttribute(\"width\"), height = +svg.getAttribute(\"height\");\n"
 	"\tvar frames = doc.getElementById(\"frames\");\n"
 	"\tvar details = doc.getElementById(\"details\");\n"
@@ -795,6 +870,18 @@ static const char svg_script[] =
 	"\t\treturn last;\n"
 	"\t}\n"
 	"\n"
+	"\t/* A diff's frame: its share in BASE and in NEW, and the change. */\n"
+	"\tfunction change(f) {\n"
+	"\t\tvar b = +f.r.dataset.b, c = +f.r.dataset.c;\n"
+	"\t\tvar pb = bt ? 100 * b / bt : 0, pc = nt ? 100 * c / nt : 0, d = pc - pb;\n"
+	"\n"
+	"\t\tif (!c)\n"
+	"\t\t\treturn \"only in base: \" + pb.toFixed(2) + \"% (\" + b + \" samples)\";\n"
+	"\t\treturn \"base \" + pb.toFixed(2) + \"%, new \" + pc.toFixed(2) + \"%, \" +\n"
+	"\t\t       (d < 0 ? \"\" : \"+\") + d.toFixed(2) + \" points (\" + b + \" -> \" + c +\n"
+	"\t\t       \" samples)\";\n"
+	"\t}\n"
+	"\n"
 	"\t/* The tooltip: the whole label, wrapped, then the samples. */\n"
 	"\tfunction showTip(f) {\n"
 	"\t\tvar max = Math.floor((fw - 40) / cw), lines = [], s = f.label, longest = 0;\n"
@@ -804,7 +891,8 @@ static const char svg_script[] =
 	"\t\t\ts = s.slice(max);\n"
 	"\t\t}\n"
 	"\t\tlines.push(cut(s, max));\n"
-	"\t\tlines.push(f.n + (f.n === 1 ? \" sample, \" : \" samples, \") + pct(f.n, total) +\n"
+	"\t\tlines.push(ds.diff ? change(f) :\n"
+	"\t\t\t   f.n + (f.n === 1 ? \" sample, \" : \" samples, \") + pct(f.n, total) +\n"
 	"\t\t\t   (zoomed ? \", \" + pct(f.n, zoomed.n) + \" of the zoomed frame\" : \"\"));\n"
 	"\t\ttipText.textContent = \"\";\n"
 	"\t\tfor (var i = 0; i < lines.length; i++) {\n"
@@ -910,49 +998,78 @@ static const char svg_script[] =
 	"})();\n"
 	;
 
+/* A diff's title and subtitle: what was compared, and how to read it. */
+static void svg__diff_titles(struct svg *sv, char *title, size_t size, char *sub, size_t sub_size)
+{
+	const struct diff_opts *o = diff__opts(sv->diff);
+
+	snprintf(title, size, "pybpfprof diff: %s -> %s", o->names[DIFF_BASE] ?: "BASE",
+		 o->names[DIFF_NEW] ?: "NEW");
+	snprintf(sub, sub_size, "base %llu samples, new %llu; width: the mean of both shares%s; "
+		 "red grew, blue shrank (full at %g points), grey: only in base",
+		 (unsigned long long)diff__total(sv->diff, DIFF_BASE),
+		 (unsigned long long)diff__total(sv->diff, DIFF_NEW),
+		 o->raw ? " (raw counts)" : "", DIFF_FULL_POINTS);
+}
+
 static void svg__header(struct svg *sv, const struct output_meta *m, size_t height)
 {
 	static const struct output_meta none = { .duration_s = 0 };
 	unsigned long long total = agg__total_samples(sv->a);
 	size_t nprocs = 0;
 	FILE *f = sv->f;
-	char title[512];
+	char title[1024], sub[512] = "";
 
 	if (!m)
 		m = &none;
 	for (__u32 c = sv->nodes[0].child; c != NO_ID; c = sv->nodes[c].sibling)
 		nprocs++;
-	snprintf(title, sizeof(title), "pybpfprof: %s%s%.1f s at %.1f Hz, %llu samples",
-		 m->hostname && *m->hostname ? m->hostname : "",
-		 m->hostname && *m->hostname ? ", " : "", m->duration_s, m->frequency_hz, total);
+	if (sv->diff)
+		svg__diff_titles(sv, title, sizeof(title), sub, sizeof(sub));
+	else
+		snprintf(title, sizeof(title), "pybpfprof: %s%s%.1f s at %.1f Hz, %llu samples",
+			 m->hostname && *m->hostname ? m->hostname : "",
+			 m->hostname && *m->hostname ? ", " : "", m->duration_s, m->frequency_hz,
+			 total);
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
 		"height=\"%zu\" viewBox=\"0 0 %d %zu\" data-total=\"%llu\" data-pad=\"%d\" "
-		"data-fw=\"%d\" data-cw=\"%g\" data-tpad=\"%d\" data-ty=\"%g\" data-minw=\"%g\">\n",
+		"data-fw=\"%d\" data-cw=\"%g\" data-tpad=\"%d\" data-ty=\"%g\" data-minw=\"%g\"",
 		SVG_WIDTH, height, SVG_WIDTH, height, (unsigned long long)sv->nodes[0].count,
 		SVG_PAD_X, SVG_WIDTH - 2 * SVG_PAD_X, SVG_CHAR_W, SVG_TEXT_PAD, SVG_TEXT_DY,
 		SVG_MIN_WIDTH_PX);
-	fputs("<title>", f);
+	/* The totals a diff's shares are of: NEW's is BASE's with raw counts. */
+	if (sv->diff)
+		fprintf(f, " data-diff=\"1\" data-bt=\"%llu\" data-nt=\"%llu\"",
+			(unsigned long long)diff__total(sv->diff, DIFF_BASE),
+			(unsigned long long)diff__total(sv->diff, diff__opts(sv->diff)->raw ?
+							DIFF_BASE : DIFF_NEW));
+	fputs(">\n<title>", f);
 	xml_str(f, title);
 	fprintf(f, "</title>\n<style>\n%s</style>\n"
 		"<rect id=\"bg\" width=\"100%%\" height=\"100%%\"/>\n"
 		"<text id=\"title\" x=\"%d\" y=\"24\">", svg_style, SVG_WIDTH / 2);
 	xml_str(f, title);
 	fprintf(f, "</text>\n<text id=\"subtitle\" x=\"%d\" y=\"46\">", SVG_PAD_X);
-	if (m->start_unix_ns) {
-		time_t t = (time_t)(m->start_unix_ns / 1000000000ULL);
-		char when[64];
-		struct tm tm;
+	if (sv->diff) {
+		xml_str(f, sub);
+	} else {
+		if (m->start_unix_ns) {
+			time_t t = (time_t)(m->start_unix_ns / 1000000000ULL);
+			char when[64];
+			struct tm tm;
 
-		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
-			fprintf(f, "started %s, ", when);
+			if (gmtime_r(&t, &tm) &&
+			    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+				fprintf(f, "started %s, ", when);
+		}
+		fprintf(f, "%zu process%s, %zu stack%s", nprocs, nprocs == 1 ? "" : "es",
+			agg__nr_stacks(sv->a), agg__nr_stacks(sv->a) == 1 ? "" : "s");
+		if (sv->nodes[0].count && sv->drawn < sv->nnodes)
+			fprintf(f, ", %zu frames under %g px not drawn", sv->nnodes - sv->drawn,
+				SVG_MIN_WIDTH_PX);
 	}
-	fprintf(f, "%zu process%s, %zu stack%s", nprocs, nprocs == 1 ? "" : "es",
-		agg__nr_stacks(sv->a), agg__nr_stacks(sv->a) == 1 ? "" : "s");
-	if (sv->nodes[0].count && sv->drawn < sv->nnodes)
-		fprintf(f, ", %zu frames under %g px not drawn", sv->nnodes - sv->drawn,
-			SVG_MIN_WIDTH_PX);
 	fprintf(f, "</text>\n"
 		"<text id=\"unzoom\" class=\"btn hidden\" x=\"%d\" y=\"24\">Reset zoom</text>\n"
 		"<foreignObject x=\"%d\" y=\"32\" width=\"220\" height=\"20\">"
@@ -991,59 +1108,88 @@ static void svg__free(struct svg *sv)
 	hmap__free(sv->child_ids);
 }
 
+/* The tree's root, "all", and the labels every graph has. */
+static int svg__init(struct svg *sv, size_t nprocs)
+{
+	sv->label_ids = hmap__new(sizeof(__u64), sizeof(__u32));
+	sv->child_ids = hmap__new(sizeof(struct child_key), sizeof(__u32));
+	sv->nproc_labels = nprocs;
+	sv->proc_labels = malloc((sv->nproc_labels + 1) * sizeof(*sv->proc_labels));
+	if (!sv->label_ids || !sv->child_ids || !sv->proc_labels ||
+	    array__reserve((void **)&sv->nodes, &sv->nodes_cap, 1, sizeof(*sv->nodes)))
+		return -ENOMEM;
+	for (size_t i = 0; i < sv->nproc_labels; i++)
+		sv->proc_labels[i] = NO_ID;
+	sv->nodes[0] = (struct svg_node){ .child = NO_ID, .sibling = NO_ID };
+	sv->nnodes = 1;
+	sv->nodes[0].label = svg__label(sv, KIND_ALL, "all", 3, "all");
+	sv->truncated_label = svg__label(sv, KIND_TRUNCATED, "[truncated]", 11, "");
+	if (sv->nodes[0].label == NO_ID || sv->truncated_label == NO_ID)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Lay out the tree once it holds every stack, and write the file. */
+static int svg__render(struct svg *sv, const struct output_meta *m)
+{
+	size_t height;
+	int err;
+
+	err = svg__sort(sv);
+	if (err)
+		return err;
+	if (sv->nodes[0].count)
+		sv->px_per_sample = (double)(SVG_WIDTH - 2 * SVG_PAD_X) / (double)sv->nodes[0].count;
+	svg__measure(sv, 0, 0);
+	sv->dict = malloc((sv->drawn + 1) * sizeof(*sv->dict));
+	if (!sv->dict)
+		return -ENOMEM;
+	height = SVG_TOP + (sv->max_depth + 1) * SVG_FRAME_H + SVG_BOTTOM;
+
+	svg__header(sv, m, height);
+	fputs("<g id=\"frames\">\n", sv->f);
+	err = svg__emit(sv, 0, 0, 0);
+	if (err)
+		return err;
+	fputs("</g>\n", sv->f);
+	svg__labels(sv);
+	svg__footer(sv, height);
+	if (fflush(sv->f) || ferror(sv->f))
+		return -EIO;
+	return 0;
+}
+
 int output_svg__write(const struct agg *a, const struct output_meta *m, FILE *f)
 {
 	struct svg sv = { .a = a, .f = f };
-	size_t height;
-	int err = -ENOMEM;
+	int err;
 
 	if (!a || !f)
 		return -EINVAL;
 	sv.threads = m && m->threads;
-	sv.label_ids = hmap__new(sizeof(__u64), sizeof(__u32));
-	sv.child_ids = hmap__new(sizeof(struct child_key), sizeof(__u32));
-	sv.nproc_labels = agg__nr_procs(a);
-	sv.proc_labels = malloc((sv.nproc_labels + 1) * sizeof(*sv.proc_labels));
-	if (!sv.label_ids || !sv.child_ids || !sv.proc_labels ||
-	    array__reserve((void **)&sv.nodes, &sv.nodes_cap, 1, sizeof(*sv.nodes)))
-		goto out;
-	for (size_t i = 0; i < sv.nproc_labels; i++)
-		sv.proc_labels[i] = NO_ID;
-	sv.nodes[0] = (struct svg_node){ .child = NO_ID, .sibling = NO_ID };
-	sv.nnodes = 1;
-	sv.nodes[0].label = svg__label(&sv, KIND_ALL, "all", 3, "all");
-	sv.truncated_label = svg__label(&sv, KIND_TRUNCATED, "[truncated]", 11, "");
-	if (sv.nodes[0].label == NO_ID || sv.truncated_label == NO_ID)
-		goto out;
+	err = svg__init(&sv, agg__nr_procs(a)) ?: agg__for_each_stack(a, svg__add_stack, &sv) ?:
+	      svg__render(&sv, m);
+	svg__free(&sv);
+	return err;
+}
 
-	err = agg__for_each_stack(a, svg__add_stack, &sv);
-	if (err)
-		goto out;
-	err = svg__sort(&sv);
-	if (err)
-		goto out;
+/*
+ * A diff's graph: NEW's flame graph with BASE's frames merged in (each
+ * frame's width the mean of its two shares), coloured by the change.
+ * Same layout, script and safety as a profile's.
+ */
+int output_diff_svg__write(const struct diff *d, FILE *f)
+{
+	struct svg sv = { .diff = d, .f = f };
+	int err;
 
-	if (sv.nodes[0].count)
-		sv.px_per_sample = (double)(SVG_WIDTH - 2 * SVG_PAD_X) / (double)sv.nodes[0].count;
-	svg__measure(&sv, 0, 0);
-	sv.dict = malloc((sv.drawn + 1) * sizeof(*sv.dict));
-	if (!sv.dict) {
-		err = -ENOMEM;
-		goto out;
-	}
-	height = SVG_TOP + (sv.max_depth + 1) * SVG_FRAME_H + SVG_BOTTOM;
-
-	svg__header(&sv, m, height);
-	fputs("<g id=\"frames\">\n", f);
-	err = svg__emit(&sv, 0, 0, 0);
-	if (err)
-		goto out;
-	fputs("</g>\n", f);
-	svg__labels(&sv);
-	svg__footer(&sv, height);
-	if (fflush(f) || ferror(f))
-		err = -EIO;
-out:
+	if (!d || !f)
+		return -EINVAL;
+	err = svg__init(&sv, 0);
+	for (size_t i = 0; !err && i < diff__nr_stacks(d); i++)
+		err = svg__add_diff_stack(&sv, diff__stack(d, i));
+	if (!err)
+		err = svg__render(&sv, NULL);
 	svg__free(&sv);
 	return err;
 }
