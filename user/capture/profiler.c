@@ -1099,7 +1099,7 @@ double profiler__rate(struct profiler *p)
 	double hz;
 
 	sampler__counters(p->sampler, c);
-	hz = sampler__rate(p->sampler, c[CNT_TICKS]);
+	hz = sampler__rate(p->sampler, c[CNT_SAMPLES]);
 	/* Nothing measured yet (or the counters unreadable): the rate asked for. */
 	return hz > 0 ? hz : p->opts.frequency;
 }

@@ -10,6 +10,7 @@
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "busy_time.h"
 #include "checks.h"
 #include "pybpfprof.skel.h"
 #include "sampler.h"
@@ -31,7 +32,8 @@ struct sampler {
 	bool tail_walker;
 	bool jitter;
 	__u64 period_ns;		/* mean period */
-	__u64 enabled_ns;		/* the events' enabled time, all CPUs, at the last look */
+	__u64 busy_start_ns;		/* busy_time__read() when the events started */
+	__u64 busy_stop_ns;		/* ... and when they stopped (0: running) */
 	__u64 rng;			/* xorshift64* state */
 };
 
@@ -271,7 +273,6 @@ int sampler__start(struct sampler *s, unsigned int freq, bool jitter)
 		.type = PERF_TYPE_SOFTWARE,
 		.size = sizeof(attr),
 		.config = PERF_COUNT_SW_CPU_CLOCK,
-		.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED,
 	};
 	bool *online = calloc(s->ncpus, sizeof(*online));
 	struct timespec ts;
@@ -290,6 +291,7 @@ int sampler__start(struct sampler *s, unsigned int freq, bool jitter)
 	err = online_cpus(online, s->ncpus);
 	if (err)
 		goto out;
+	s->busy_start_ns = busy_time__read();
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		int fd;
 
@@ -330,34 +332,24 @@ int sampler__redraw(struct sampler *s)
 	return 0;
 }
 
-/* Sum the events' enabled times while they exist (kept after a stop). */
-static void read_enabled(struct sampler *s)
+double sampler__rate(struct sampler *s, __u64 busy_ticks)
 {
-	__u64 enabled = 0;
+	__u64 end = s->busy_stop_ns ? s->busy_stop_ns : busy_time__read();
+	__u64 busy = end > s->busy_start_ns ? end - s->busy_start_ns : 0;
 
-	if (!s->nlinks)
-		return;
-	for (int i = 0; i < s->nlinks; i++) {
-		__u64 v[2];
-
-		/* { count, time_enabled }: read_format TOTAL_TIME_ENABLED. */
-		if (read(s->pfds[i], v, sizeof(v)) == sizeof(v))
-			enabled += v[1];
-	}
-	s->enabled_ns = enabled;
-}
-
-double sampler__rate(struct sampler *s, __u64 ticks)
-{
-	read_enabled(s);
-	if (!s->enabled_ns || !ticks)
+	/*
+	 * Too little run time to measure against (/proc/stat counts in
+	 * 10 ms steps): 0, and the caller takes the rate asked for.
+	 */
+	if (!s->busy_start_ns || busy < 200000000ULL || busy_ticks < 20)
 		return 0;
-	return (double)ticks * NSEC_PER_SEC / s->enabled_ns;
+	return (double)busy_ticks * NSEC_PER_SEC / busy;
 }
 
 void sampler__stop(struct sampler *s)
 {
-	read_enabled(s);
+	if (s->nlinks && !s->busy_stop_ns)
+		s->busy_stop_ns = busy_time__read();
 	/* Destroying a perf_event link closes its perf fd too. */
 	for (int i = 0; i < s->nlinks; i++)
 		bpf_link__destroy(s->links[i]);

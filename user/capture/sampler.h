@@ -52,11 +52,12 @@ int sampler__redraw(struct sampler *s);
 /* Uniform in [@lo, @hi), from the sampler's random stream. */
 double sampler__uniform(struct sampler *s, double lo, double hi);
 /*
- * Samples per second on each CPU, measured: @ticks (runs of the
- * program, CNT_TICKS) over the time the events were enabled. 0 before
- * any sample.
+ * Samples per second on each CPU, measured: @busy_ticks (runs of the
+ * program that found a task running, CNT_SAMPLES) over the CPUs' busy
+ * time since the start (busy_time.h says why not the enabled time).
+ * 0 until there is enough of both to tell.
  */
-double sampler__rate(struct sampler *s, __u64 ticks);
+double sampler__rate(struct sampler *s, __u64 busy_ticks);
 /* True when the pre-5.17 walker (tail calls, no bpf_loop) is loaded. */
 bool sampler__tail_walker(const struct sampler *s);
 /* Stop sampling; records already in the rings stay there to drain. */
