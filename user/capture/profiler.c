@@ -13,11 +13,9 @@
 #include "procfs.h"
 #include "profiler.h"
 #include "pytarget.h"
-#include "ksyms.h"
 #include "pywalk.h"
-#include "splice.h"
 #include "syscalls.h"
-#include "unwind.h"
+#include "mixed.h"
 #include "sampler.h"
 #include "symbolize.h"
 
@@ -34,10 +32,8 @@
 /* Wall mode: threads still off CPU are accounted this often. */
 #define SCAN_NS (1000 * NSEC_PER_MSEC)
 #define NO_ID ((__u32)-1)
-/* --native: native frames of one stack kept, at most (besides Python's). */
-#define MAX_NATIVE_FRAMES 256
 /* Room for a whole stack: Python, native, kernel frames and markers. */
-#define MAX_STACK_IDS (PYBPFPROF_MAX_DEPTH + MAX_NATIVE_FRAMES + PY_NATIVE_MAX_KERNEL + 8)
+#define MAX_STACK_IDS MIXED_MAX_IDS
 
 /*
  * After an exec the interpreter needs a moment to map libpython: look
@@ -96,12 +92,7 @@ struct profiler {
 	struct hmap *offcpu_ids;	/* OFFCPU_* code -> dictionary frame id */
 	struct hmap *gil_notices;	/* version -> said once that its GIL is unknown */
 	struct hmap *pending;		/* tid -> struct pending_stack *: weight to come */
-	struct unwinder *unwinder;	/* --native */
-	struct ksyms *ksyms;		/* --kernel */
-	struct native_frame *native;	/* one stack's native frames */
-	struct native_bound *bounds;	/* one stack's boundaries on its C stack */
-	struct mixed_frame *mixed;	/* one stack's frames, merged */
-	__u32 *pyids;			/* one stack's Python frame ids, leaf first */
+	struct mixed *mixed;		/* --native, --kernel */
 	__u64 last_scan_ns;
 	struct agg *late;		/* takes samples older than every window */
 	struct profiler_stats stats;
@@ -193,7 +184,7 @@ static void proc_reset(struct profiler *p, struct py_process *proc)
 	proc->sym = NULL;
 	hmap__free(proc->thread_names);
 	proc->thread_names = NULL;
-	unwinder__forget(p->unwinder, proc->pid);
+	mixed__forget(p->mixed, proc->pid);
 	if (proc->state == PROC_PYTHON)
 		sampler__del_proc(p->sampler, proc->pid);
 	proc->state = PROC_PENDING;
@@ -532,76 +523,6 @@ static void pending_count(struct profiler *p, __u32 tid, __u32 weight, __u64 kti
 }
 
 /* A label's dictionary id: "SYMBOL (BINARY)", "BINARY+0xOFFSET", "[k] SYMBOL". */
-static __u32 native_frame_id(struct profiler *p, const struct native_frame *f)
-{
-	char name[64];
-
-	if (f->symbol)
-		return agg__intern_frame(p->dict, f->symbol, f->binary ? f->binary : "?", 0, -1);
-	snprintf(name, sizeof(name), "%s+0x%llx", f->binary ? f->binary : "[unknown]",
-		 (unsigned long long)f->offset);
-	return agg__intern_frame(p->dict, name, "", 0, -1);
-}
-
-/*
- * --native: the Python frames with the native stack around them, and
- * the kernel's on top with --kernel. Into p->ids, root first; the count.
- */
-static size_t mixed_stack(struct profiler *p, struct py_process *proc, const struct sample_hdr *hdr,
-			  const struct py_frame *frames, size_t npy, const struct native_part *np)
-{
-	const struct native_bound *bounds = (const void *)(np + 1);
-	const __u64 *kips = (const void *)(bounds + np->nbounds);
-	const __u8 *stack = (const void *)(kips + np->nkernel);
-	__u64 lo = np->regs[PY_NATIVE_SP], hi = lo + np->stack_len;
-	size_t nn = 0, nm, nb = 0, n = 0;
-	bool truncated = false;
-
-	for (size_t i = 0; i < npy; i++)
-		p->pyids[i] = symbolizer__frame(proc->sym, &frames[i]);
-	/*
-	 * Boundaries off the copied stack are not the C stack's (3.11's
-	 * root _PyCFrame lives in the thread state), or lie past the copy,
-	 * where no frame was unwound: either way none can be placed.
-	 */
-	for (size_t i = 0; i < np->nbounds; i++)
-		if (bounds[i].addr >= lo && bounds[i].addr < hi)
-			p->bounds[nb++] = bounds[i];
-	if (p->unwinder)
-		nn = unwinder__unwind(p->unwinder, proc->pid, hdr->tid, np->regs, stack,
-				      np->stack_len, p->native, MAX_NATIVE_FRAMES, &truncated);
-	if (p->unwinder) {
-		nm = splice__merge(npy, p->bounds, nb,
-				   proc->target.major == 3 && proc->target.minor >= 11,
-				   p->native, nn, truncated, p->mixed, MAX_STACK_IDS);
-	} else {
-		/* --kernel alone: the Python stack as it is, the kernel's on top. */
-		for (nm = 0; nm < npy && nm < MAX_STACK_IDS; nm++)
-			p->mixed[nm] = (struct mixed_frame){ MIXED_PYTHON, nm };
-	}
-	/* Leaf first into wids, then reversed into ids. */
-	for (size_t i = 0; p->ksyms && i < np->nkernel && n < MAX_STACK_IDS; i++) {
-		const char *sym = ksyms__name(p->ksyms, kips[i]);
-		char name[160];
-
-		snprintf(name, sizeof(name), "[k] %s", sym ? sym : "[unknown]");
-		p->wids[n++] = agg__intern_frame(p->dict, name, "", 0, -1);
-	}
-	for (size_t i = 0; i < nm && n < MAX_STACK_IDS; i++) {
-		const struct mixed_frame *m = &p->mixed[i];
-
-		if (m->kind == MIXED_PYTHON)
-			p->wids[n++] = p->pyids[m->index];
-		else if (m->kind == MIXED_NATIVE)
-			p->wids[n++] = native_frame_id(p, &p->native[m->index]);
-		else
-			p->wids[n++] = agg__intern_frame(p->dict, "[truncated]", "", 0, -1);
-	}
-	for (size_t i = 0; i < n; i++)
-		p->ids[n - 1 - i] = p->wids[i];
-	return n;
-}
-
 static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames,
 		      const struct native_part *native, void *ctx)
 {
@@ -627,7 +548,9 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 		size_t npy = hdr->nframes > p->opts.max_depth ? p->opts.max_depth : hdr->nframes;
 
 		count_ids(p, proc, hdr->tid, hdr->ktime_ns,
-			  mixed_stack(p, proc, hdr, frames, npy, native),
+			  mixed__build(p->mixed, p->dict, proc->sym, proc->pid,
+				       proc->target.major == 3 && proc->target.minor >= 11, hdr,
+				       frames, npy, native, p->ids),
 			  hdr->flags & SAMPLE_TRUNCATED ? AGG_STACK_TRUNCATED : 0,
 			  hdr->weight, hdr->gil);
 		return;
@@ -991,21 +914,15 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	/* Room for the deepest mixed stack, and the off-CPU pseudo-frame. */
 	p->ids = calloc(MAX_STACK_IDS + 1, sizeof(*p->ids));
 	p->wids = calloc(MAX_STACK_IDS + 1, sizeof(*p->wids));
-	p->pyids = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->pyids));
-	p->native = calloc(MAX_NATIVE_FRAMES, sizeof(*p->native));
-	p->mixed = calloc(MAX_STACK_IDS, sizeof(*p->mixed));
-	p->bounds = calloc(PY_NATIVE_MAX_BOUNDS, sizeof(*p->bounds));
-	if (o->native && !(p->unwinder = unwinder__new()))
+	if ((o->native || o->kernel) && !(p->mixed = mixed__new(o->native, o->kernel))) {
+		*err = -ENOMEM;
 		goto err_nomem;
-	/* No kallsyms (hidden by kptr_restrict): "[k] [unknown]" frames, still counted. */
-	if (o->kernel)
-		p->ksyms = ksyms__load();
+	}
 	p->scan_frames = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->scan_frames));
 	p->offcpu_ids = hmap__new(sizeof(__u16), sizeof(__u32));
 	p->gil_notices = hmap__new(sizeof(__u32), sizeof(bool));
 	p->pending = hmap__new(sizeof(__u32), sizeof(struct pending_stack *));
 	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids || !p->scan_frames ||
-	    !p->pyids || !p->native || !p->mixed || !p->bounds ||
 	    !p->offcpu_ids || !p->gil_notices || !p->pending ||
 	    set_pids(p, o->pids, o->npids)) {
 		*err = -ENOMEM;
@@ -1200,6 +1117,15 @@ void profiler__stats(struct profiler *p, struct profiler_stats *st)
 	sampler__counters(p->sampler, st->counters);
 	hmap__for_each(p->procs, add_sym_stats, st);
 	st->dict_frames = agg__nr_frames(p->dict);
+	if (p->mixed) {
+		struct mixed_stats ms;
+
+		mixed__stats(p->mixed, &ms);
+		st->native_unwound = ms.unwound;
+		st->native_truncated = ms.truncated;
+		st->native_median_ns = ms.median_ns;
+		st->native_p99_ns = ms.p99_ns;
+	}
 }
 
 static int free_proc(const void *key, void *value, void *ctx)
@@ -1231,12 +1157,7 @@ void profiler__free(struct profiler *p)
 	free(p->ids);
 	free(p->wids);
 	free(p->scan_frames);
-	free(p->pyids);
-	free(p->native);
-	free(p->bounds);
-	free(p->mixed);
-	unwinder__free(p->unwinder);
-	ksyms__free(p->ksyms);
+	mixed__free(p->mixed);
 	hmap__free(p->offcpu_ids);
 	hmap__free(p->gil_notices);
 	if (p->pending)

@@ -65,6 +65,10 @@ struct profiler_stats {
 	__u64 offcpu_scan_failed;	/* ... whose stack could not be walked */
 	__u64 tlbc_frames;		/* free-threaded: frames in per-thread bytecode */
 	__u64 tlbc_failures;
+	__u64 native_unwound;		/* --native: stacks unwound in userspace */
+	__u64 native_truncated;		/* ... that stopped before their root */
+	__u64 native_median_ns;		/* time to unwind one: median, 99th percentile */
+	__u64 native_p99_ns;
 };
 
 /*

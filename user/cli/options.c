@@ -77,9 +77,27 @@ size_t options__ring_size(const char *s)
 	return v;
 }
 
+/* @v as the largest unit that divides it: 16K, 1M, 4G, 100. */
+static const char *size_str(char *buf, size_t len, unsigned long long v)
+{
+	static const char units[] = "GMK";
+
+	for (int i = 0; i < 3; i++) {
+		int shift = 30 - 10 * i;
+
+		if (v && !(v & ((1ULL << shift) - 1))) {
+			snprintf(buf, len, "%llu%c", v >> shift, units[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%llu", v);
+	return buf;
+}
+
 unsigned long long options__size(const char *what, const char *s, unsigned long long min,
 				 unsigned long long max)
 {
+	char lo[32], hi[32];
 	unsigned long long v;
 	char *end;
 	int shift = 0;
@@ -95,8 +113,8 @@ unsigned long long options__size(const char *what, const char *s, unsigned long 
 	}
 	if (errno || end == s || *end || s[0] == '-' || (v << shift) >> shift != v ||
 	    (v << shift) < min || (v << shift) > max)
-		die("invalid %s '%s': expected a size from %lluK to %lluM (K, M, G suffixes)",
-		    what, s, min >> 10, max >> 20);
+		die("invalid %s '%s': expected a size from %s to %s (K, M, G suffixes)",
+		    what, s, size_str(lo, sizeof(lo), min), size_str(hi, sizeof(hi), max));
 	return v << shift;
 }
 

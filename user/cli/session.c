@@ -358,6 +358,11 @@ void session__print_summary(struct session *s, double duration)
 			(unsigned long long)c[CNT_OFFCPU_LOST]);
 	if (st.gil_filtered)
 		fprintf(stderr, ", %llu left out by --gil", (unsigned long long)st.gil_filtered);
+	if (st.native_unwound)
+		fprintf(stderr, ", %llu native stacks unwound (%llu truncated; %.1f us median, "
+			"%.1f us p99)", (unsigned long long)st.native_unwound,
+			(unsigned long long)st.native_truncated, st.native_median_ns / 1000.0,
+			st.native_p99_ns / 1000.0);
 	fputc('\n', stderr);
 	if (s->o->verbose)
 		fprintf(stderr, "pybpfprof: %llu code objects unreadable, %llu symbolizer cache "

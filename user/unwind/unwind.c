@@ -12,6 +12,7 @@
 #include "hmap.h"
 #include "procfs.h"
 #include "remote.h"
+#include "symtab.h"
 #include "unwind.h"
 
 /* DWARF register numbers, x86-64 psABI. */
@@ -31,6 +32,7 @@ struct unwind_proc {
 	Dwfl *dwfl;
 	bool attached;
 	__u64 maps_sig;		/* of the executable file mappings reported */
+	struct hmap *symtabs;	/* Dwfl_Module * -> struct symtab *, of this session */
 	struct sample_ctx cur;
 };
 
@@ -233,6 +235,22 @@ static int report_modules(struct unwind_proc *up, const struct proc_map *maps, s
  * report into the same session: the unwinding state keeps pointers into
  * the modules it was attached with, which a report frees.
  */
+static int free_symtab(const void *key, void *value, void *ctx)
+{
+	symtab__free(*(struct symtab **)value);
+	return 0;
+}
+
+/* The symbol tables point into the session's modules: they go with it. */
+static void drop_symtabs(struct unwind_proc *up)
+{
+	if (!up->symtabs)
+		return;
+	hmap__for_each(up->symtabs, free_symtab, NULL);
+	hmap__free(up->symtabs);
+	up->symtabs = NULL;
+}
+
 static int proc_report(struct unwind_proc *up, bool only_if_changed)
 {
 	struct proc_map *maps = NULL;
@@ -244,6 +262,7 @@ static int proc_report(struct unwind_proc *up, bool only_if_changed)
 		return err;
 	if (only_if_changed && up->dwfl && maps_signature(maps, n) == up->maps_sig)
 		goto out;
+	drop_symtabs(up);
 	if (up->dwfl)
 		dwfl_end(up->dwfl);
 	up->attached = false;
@@ -273,6 +292,7 @@ static struct unwind_proc *proc_get(struct unwinder *u, pid_t pid)
 	*slot = up;
 	return up;
 err_free:
+	drop_symtabs(up);
 	if (up->dwfl)
 		dwfl_end(up->dwfl);
 	free(up);
@@ -284,6 +304,7 @@ err_delete:
 /* ---- unwinding ---------------------------------------------------------- */
 
 struct frames_ctx {
+	struct unwind_proc *up;
 	struct native_frame *out;
 	size_t n, max;
 	bool stopped_early;
@@ -292,6 +313,24 @@ struct frames_ctx {
 static bool is_python_binary(const char *base)
 {
 	return !strncmp(base, "libpython", 9) || !strncmp(base, "python", 6);
+}
+
+/* @mod's sorted symbols, read on its first frame; NULL if memory ran out. */
+static const struct symtab *module_symtab(struct unwind_proc *up, Dwfl_Module *mod)
+{
+	struct symtab **slot;
+	bool created;
+
+	if (!up->symtabs && !(up->symtabs = hmap__new(sizeof(mod), sizeof(struct symtab *))))
+		return NULL;
+	slot = hmap__insert(up->symtabs, &mod, &created);
+	if (!slot)
+		return NULL;
+	if (created && !(*slot = symtab__new(mod))) {
+		hmap__delete(up->symtabs, &mod);
+		return NULL;
+	}
+	return *slot;
 }
 
 static int on_frame(Dwfl_Frame *frame, void *arg)
@@ -320,8 +359,6 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 	if (mod) {
 		const char *name = NULL, *slash;
 		Dwarf_Addr start;
-		GElf_Off off = 0;
-		GElf_Sym sym;
 
 		dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, &name, NULL);
 		if (name) {
@@ -330,7 +367,7 @@ static int on_frame(Dwfl_Frame *frame, void *arg)
 			f->python = is_python_binary(f->binary);
 		}
 		f->offset = lookup - start;
-		f->symbol = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+		f->symbol = symtab__lookup(module_symtab(fc->up, mod), lookup);
 	}
 	/* The caller's sp is this frame's upper bound: filled by the next frame. */
 	if (fc->n)
@@ -343,8 +380,8 @@ size_t unwinder__unwind(struct unwinder *u, pid_t pid, pid_t tid, const __u64 *r
 			const void *stack, size_t stack_len, struct native_frame *out,
 			size_t max, bool *truncated)
 {
-	struct frames_ctx fc = { .out = out, .max = max };
 	struct unwind_proc *up = proc_get(u, pid);
+	struct frames_ctx fc = { .up = up, .out = out, .max = max };
 	int err;
 
 	*truncated = true;
@@ -392,6 +429,7 @@ static void proc_free(struct unwind_proc *up)
 {
 	if (!up)
 		return;
+	drop_symtabs(up);
 	dwfl_end(up->dwfl);
 	free(up);
 }
