@@ -34,10 +34,11 @@ setup_file() {
 	"$PY" "$PP_DIR/hostile.py" 8 "$PP_DIR/hostile.names" &
 	export PP_HOSTILE=$!
 	sleep 0.7
-	"$PYBPFPROF" -F 199 -d 2 -p "$PP_PID" -p "$PP_HOSTILE" -o "$PP_DIR/p.pb.gz" \
+	# --full-filenames: the folded copy names files as pprof does, absolute.
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames -p "$PP_PID" -p "$PP_HOSTILE" -o "$PP_DIR/p.pb.gz" \
 		-o "$PP_DIR/p.folded" 2>"$PP_DIR/p.err"
 	echo $? >"$PP_DIR/p.status"
-	"$PYBPFPROF" -F 199 -d 2 --threads -p "$PP_PID" -o "$PP_DIR/t.pb.gz" \
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames --threads -p "$PP_PID" -o "$PP_DIR/t.pb.gz" \
 		-o "$PP_DIR/t.folded" 2>"$PP_DIR/t.err"
 	echo $? >"$PP_DIR/t.status"
 }

@@ -28,7 +28,8 @@ profile_once() {
 	local status=0
 	start_bg "$PY" "$F" 6 1
 	wait_started 0.7
-	"$PYBPFPROF" -F 199 -d 2 -p "$LAST_PID" -o "$PROF" -o "$FOLDED" \
+	# --full-filenames: the folded copy names files as pstats does, absolute.
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames -p "$LAST_PID" -o "$PROF" -o "$FOLDED" \
 		2>"$PROF_ERR" || status=$?
 	kill_bg
 	echo "$status" >"$BATS_FILE_TMPDIR/status"

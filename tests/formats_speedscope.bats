@@ -40,10 +40,11 @@ setup_file() {
 	"$PY" "$SS_DIR/hostile.py" 8 "$SS_DIR/hostile.names" &
 	export SS_HOSTILE=$!
 	sleep 0.7
-	"$PYBPFPROF" -F 199 -d 2 -p "$SS_PID" -p "$SS_HOSTILE" -o "$SS_DIR/p.json" \
+	# --full-filenames: the folded copy names files as speedscope does, absolute.
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames -p "$SS_PID" -p "$SS_HOSTILE" -o "$SS_DIR/p.json" \
 		-o "$SS_DIR/p.folded" 2>"$SS_DIR/p.err"
 	echo $? >"$SS_DIR/p.status"
-	"$PYBPFPROF" -F 199 -d 2 --threads -p "$SS_PID" -o "$SS_DIR/t.json" \
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames --threads -p "$SS_PID" -o "$SS_DIR/t.json" \
 		-o "$SS_DIR/t.folded" 2>"$SS_DIR/t.err"
 	echo $? >"$SS_DIR/t.status"
 }
@@ -116,7 +117,9 @@ for line in open(folded):
     frames = stack.split(";")
     profile, frames = frames[0], frames[1:]
     if frames and " (tid " in frames[0]:
-        profile, frames = profile + ": " + frames[0], frames[1:]
+        # Folded splits a thread by its GIL state; speedscope, one profile per thread.
+        thread = re.sub(r", GIL [a-z]+\)$", ")", frames[0])
+        profile, frames = profile + ": " + thread, frames[1:]
     key = (profile, ";".join(frames))
     if mine(profile):
         want[key] = want.get(key, 0) + int(count)
