@@ -176,7 +176,7 @@ require_python() {
 # with another package list is rebuilt, so every user takes it from here.
 DEBIAN_ROOTS=(
 	"trixie trixie python3.13"
-	"sid sid python3.14 python3.15"
+	"sid sid python3.14 python3.15 libpython3.15-dev"
 	"bullseye bullseye python2.7 python3.9"
 )
 

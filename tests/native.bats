@@ -31,6 +31,7 @@ print(p["include"], p["platinclude"], s.get_config_var("EXT_SUFFIX"))')
 		skip "no Python.h for $PY at ${PY_ROOT:-}$inc (python3-dev or libpythonX.Y-dev)"
 	if [ -n "${PY_ROOT:-}" ]; then
 		dir=$PY_ROOT/work
+		mkdir -p "$dir"
 	else
 		dir=$BATS_TEST_TMPDIR/w
 		cp "$W" "$BATS_TEST_TMPDIR/native.py.tmp"
@@ -38,8 +39,11 @@ print(p["include"], p["platinclude"], s.get_config_var("EXT_SUFFIX"))')
 		mv "$BATS_TEST_TMPDIR/native.py.tmp" "$dir/native.py"
 	fi
 	out=$dir/spinext$suffix
+	# Debian's pyconfig.h includes <x86_64-linux-gnu/python3.X/pyconfig.h>:
+	# the root's /usr/include, searched after the host's own headers.
 	gcc -std=gnu11 -O2 -fomit-frame-pointer -shared -fPIC -Wall -Werror \
 		-I"${PY_ROOT:-}$inc" -I"${PY_ROOT:-}$platinc" \
+		${PY_ROOT:+-idirafter "$PY_ROOT/usr/include"} \
 		"$WORKLOADS/spinext.c" -o "$out.tmp"
 	mv -f "$out.tmp" "$out"
 	SPINEXT=${out##*/}
