@@ -79,7 +79,7 @@ FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(filter-out user/cli/ma
 FUZZ_SECONDS ?= 60
 
 .PHONY: all clean install deps deps-build test test-unit test-sanitize test-slow test-fresh \
-	test-kernels demo bench fuzz fuzz-build
+	test-kernels test-soak demo bench fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -171,12 +171,20 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) fuzz-build
 	$(Q)tests/run-all
 
-# The unit and integration suites again, against an ASan+UBSan build.
+# The unit tests and the integration suites whose code reads what others
+# wrote (target memory, native stacks, HTTP, profiles, names), against an
+# ASan+UBSan build. The suites about accuracy, packaging, kernels and
+# interpreter versions run the same code on the same inputs, and only in
+# make test: the full list under ASan took longer than the rest of CI.
+# SANITIZE_SUITES="tests/*.bats" runs them all.
+SANITIZE_SUITES ?= agent agent_push cli command diff faults formats_pprof formats_pstats \
+	formats_speedscope formats_svg hostile names native outputs sampling soak views wall
 test-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize SANITIZE=1 all $(patsubst $(OUTPUT)/%,$(OUTPUT)/sanitize/%,$(UNIT_BINS))
 	$(Q)OUTPUT=$(OUTPUT)/sanitize PYBPFPROF=$(abspath $(OUTPUT))/sanitize/pybpfprof \
 		PYBPFPROF_AGENT_SOAK_SECONDS=$${PYBPFPROF_AGENT_SOAK_SECONDS:-60} \
-		PYBPFPROF_SANITIZED=1 tests/run-all
+		PYBPFPROF_SANITIZED=1 tests/run-all \
+		$(foreach s,$(SANITIZE_SUITES),$(if $(findstring /,$(s)),$(s),tests/$(s).bats))
 
 # Tests that need interpreters built from source first (free-threaded
 # CPython, cached in tests/.cache): the first run builds for minutes.
@@ -187,6 +195,13 @@ test-slow: deps
 	$(Q)for v in 3.13 3.14; do tools/build-cpython-ft $$v >/dev/null; rc=$$?; \
 		[ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc; done
 	$(Q)RUN_ALL_BATS_ONLY=1 tests/run-all tests/freethreaded.bats
+
+# The agent's soak at its CI length: 10 minutes of 1 s windows under
+# process churn (make test runs it for 60 s), and the one-shot soak.
+test-soak: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)PYBPFPROF_AGENT_SOAK_SECONDS=$${PYBPFPROF_AGENT_SOAK_SECONDS:-600} \
+		RUN_ALL_BATS_ONLY=1 tests/run-all tests/soak.bats
 
 # Debian's 5.10, 6.1 and 6.12 kernels booted under qemu (KVM when a guest
 # boots under it, TCG otherwise), each running the core checks against the

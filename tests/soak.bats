@@ -21,16 +21,16 @@ load helpers
 	[[ "$output" == *" 0 lost"* ]]
 }
 
-# The agent for PYBPFPROF_AGENT_SOAK_SECONDS (default 600, as CI runs it;
-# tools/soak --agent --seconds 3600 by hand): 1 s windows, 20 processes a
-# second, /metrics scraped; nothing may grow.
+# The agent for PYBPFPROF_AGENT_SOAK_SECONDS (default 60; make test-soak,
+# which CI runs, 600; tools/soak --agent --seconds 3600 by hand): 1 s
+# windows, 20 processes a second, /metrics scraped; nothing may grow.
 @test "agent soak: 1 s windows under churn, RSS, FDs, caches and dictionary flat" {
 	require_root
 	require_test_python
 	local opts=()
 	[ -z "${PYBPFPROF_SANITIZED:-}" ] || opts=(--no-rss)
 	run "$BATS_TEST_DIRNAME/../tools/soak" --agent \
-		--seconds "${PYBPFPROF_AGENT_SOAK_SECONDS:-600}" --bin "$PYBPFPROF" --python "$PY" \
+		--seconds "${PYBPFPROF_AGENT_SOAK_SECONDS:-60}" --bin "$PYBPFPROF" --python "$PY" \
 		--csv "$BATS_TEST_TMPDIR/agent-soak.csv" "${opts[@]}"
 	echo "$output" >&3
 	[ "$status" -eq 0 ]
