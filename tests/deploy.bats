@@ -249,10 +249,9 @@ require_package() {
 	require_tool setpriv
 	require_tool systemd-analyze
 	unit=$t/pybpfprof.service
-	sed -e "s|@BINDIR@|$(dirname "$PYBPFPROF")|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
-	mkdir -p "$CACHE"
-	state=$(mktemp -d "$CACHE/deploy-state.XXXXXX")
-	echo "$state" >>"$t/cleanup"
+	sandbox_dir
+	sed -e "s|@BINDIR@|$SBX/bin|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
+	state=$(mktemp -d "$SBX/state.XXXXXX")
 	run tests_unit_sandbox --seconds 1 "$unit" "$state" "$t/trace" /bin/sh -c '
 		echo "entries: $(ls -A /root /home /tmp /var/tmp | grep -v ":$" | grep -c .)"
 		touch /usr/unit-sandbox-probe 2>/dev/null && echo "/usr writable"
@@ -284,11 +283,10 @@ require_package() {
 	require_tool setpriv
 	require_tool systemd-analyze
 	unit=$t/pybpfprof.service
-	sed -e "s|@BINDIR@|$(dirname "$PYBPFPROF")|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
+	sandbox_dir
+	sed -e "s|@BINDIR@|$SBX/bin|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
 	cat "$unit" "$TOP/dist/kernel-frames.conf" >"$t/with-dropin.service"
-	mkdir -p "$CACHE"
-	state=$(mktemp -d "$CACHE/deploy-state.XXXXXX")
-	echo "$state" >>"$t/cleanup"
+	state=$(mktemp -d "$SBX/state.XXXXXX")
 	# The first text symbol: its address, 0 when hidden by kptr rules.
 	run tests_unit_sandbox --seconds 1 "$unit" "$state" "$t/trace" \
 		/bin/sh -c 'grep -m1 " [Tt] " /proc/kallsyms || echo "no kallsyms"'
@@ -319,10 +317,9 @@ agent_in_sandbox() {
 	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3"
 	py=$(readlink -f /usr/bin/python3)
 	unit=$t/pybpfprof.service
-	sed -e "s|@BINDIR@|$(dirname "$PYBPFPROF")|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
-	mkdir -p "$CACHE"
-	state=$(mktemp -d "$CACHE/deploy-state.XXXXXX")
-	echo "$state" >>"$t/cleanup"
+	sandbox_dir
+	sed -e "s|@BINDIR@|$SBX/bin|g" -e 's|@SYSCONFDIR@|/etc|g' "$UNIT_IN" >"$unit"
+	state=$(mktemp -d "$SBX/state.XXXXXX")
 
 	# ProtectHome=: an interpreter under /root or /home, when there is one.
 	if f=$(find_python 3.12) && [[ "$f" == /root/* || "$f" == /home/* ]]; then
@@ -338,8 +335,7 @@ agent_in_sandbox() {
 	names+=(tmp_spin)
 	# CAP_DAC_READ_SEARCH: a stranger's 0700 home (not under the test's
 	# 0700 temporary directory: the stranger could not reach it).
-	home=$(mktemp -d "$CACHE/deploy-home.XXXXXX")
-	echo "$home" >>"$t/cleanup"
+	home=$(mktemp -d "$SBX/home.XXXXXX")
 	cp "$py" "$home/python3"
 	cp "$WORKLOADS/named_spin.py" "$home/"
 	chown -R 4242:4242 "$home"
@@ -358,8 +354,7 @@ agent_in_sandbox() {
 
 	# --push to a stand-in Pyroscope, credentials from a root-only file
 	# outside /tmp (as /etc/pybpfprof/push-headers would be).
-	etc=$(mktemp -d "$CACHE/deploy-etc.XXXXXX")
-	echo "$etc" >>"$t/cleanup"
+	etc=$(mktemp -d "$SBX/etc.XXXXXX")
 	install -m 0600 /dev/null "$etc/push-headers"
 	echo 'X-Scope-OrgID: deploy-test' >"$etc/push-headers"
 	mkdir -p "$t/rec"
@@ -390,7 +385,7 @@ agent_in_sandbox() {
 	# look for leaks.
 	[ "${PYBPFPROF_SANITIZED:-}" != 1 ] || export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	run tests_unit_sandbox --seconds 9 "$unit" "$state" "$t/trace" \
-		"$PYBPFPROF" agent "$@" --interval 1 --output-dir "$state" \
+		"$SBX/bin/pybpfprof" agent "$@" --interval 1 --output-dir "$state" \
 		--listen "127.0.0.1:$port" --push "http://localhost:$(cat "$t/rec/port")" \
 		--push-header-file "$etc/push-headers"
 	wait "$scrape" || true
@@ -436,6 +431,17 @@ teardown() {
 
 tests_unit_sandbox() {
 	"$TOP/tests/unit-sandbox" "$@"
+}
+
+# SBX: a directory the unit's sandbox shows, with the binary in SBX/bin as
+# the package puts it in /usr/bin. ProtectHome= and PrivateTmp= hide /root,
+# /home, /tmp and /var/tmp, where a checkout (and its build) may well be.
+# Removed at teardown.
+sandbox_dir() {
+	SBX=$(mktemp -d /var/lib/pybpfprof-tests.XXXXXX)
+	echo "$SBX" >>"$BATS_TEST_TMPDIR/cleanup"
+	chmod 0755 "$SBX"
+	install -D -m 0755 "$PYBPFPROF" "$SBX/bin/pybpfprof"
 }
 
 # ---- the Debian package -----------------------------------------------------------
