@@ -67,6 +67,8 @@ int on_sample_tail(struct bpf_perf_event_data *ctx)
 	if (!tgid)	/* idle */
 		return 0;
 	count(CNT_SAMPLES);
+	if (tgid == self_tgid)
+		count(CNT_SELF_TICKS);
 
 	task = (struct task_struct *)bpf_get_current_task();
 	pi = bpf_map_lookup_elem(&py_procs, &tgid);

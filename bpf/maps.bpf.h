@@ -37,6 +37,8 @@ const volatile __u64 wall_period_ns = 0;
 /* --native: bytes of user stack to copy (0: off); --kernel: the kernel stack too. */
 const volatile __u32 native_stack_size = 0;
 const volatile bool native_kernel = false;
+/* The profiler itself: its ticks are left out of the rate measured (sampler__rate). */
+const volatile __u32 self_tgid = 0;
 
 /* Wall mode's scan claims off-CPU time up to here (0: up to now). */
 __u64 scan_until_ns = 0;

@@ -38,6 +38,8 @@ static __always_inline int sample_tick(struct bpf_perf_event_data *ctx, bool nat
 	if (!tgid)	/* idle */
 		return 0;
 	count(CNT_SAMPLES);
+	if (tgid == self_tgid)
+		count(CNT_SELF_TICKS);
 
 	task = (struct task_struct *)bpf_get_current_task();
 	pi = bpf_map_lookup_elem(&py_procs, &tgid);

@@ -262,6 +262,7 @@ enum counter_idx {
 	CNT_OFFCPU_LOST,	/* wall mode: off-CPU spans not recorded (map full) */
 	CNT_SWITCHES,		/* wall mode: switch-outs of Python threads seen */
 	CNT_TICKS,		/* every run of the sampling program, idle included */
+	CNT_SELF_TICKS,		/* runs that found the profiler itself */
 	CNT_MAX,
 };
 

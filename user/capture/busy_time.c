@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 #include "busy_time.h"
 
@@ -20,4 +21,13 @@ __u64 busy_time__read(void)
 		return 0;
 	/* guest time is already inside user; steal is time the vCPU did not run. */
 	return (user + nice + system + irq + softirq) * (1000000000ULL / (unsigned long long)hz);
+}
+
+__u64 busy_time__self(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts))
+		return 0;
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }

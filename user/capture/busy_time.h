@@ -16,5 +16,7 @@
 
 /* Busy nanoseconds since boot, summed over CPUs; 0 when unreadable. */
 __u64 busy_time__read(void);
+/* This process's own CPU time, all threads, in nanoseconds. */
+__u64 busy_time__self(void);
 
 #endif /* __BUSY_TIME_H */

@@ -1016,7 +1016,7 @@ double profiler__rate(struct profiler *p)
 	double hz;
 
 	sampler__counters(p->sampler, c);
-	hz = sampler__rate(p->sampler, c[CNT_SAMPLES]);
+	hz = sampler__rate(p->sampler, c[CNT_SAMPLES], c[CNT_SELF_TICKS]);
 	/* Nothing measured yet (or the counters unreadable): the rate asked for. */
 	return hz > 0 ? hz : p->opts.frequency;
 }

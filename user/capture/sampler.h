@@ -57,7 +57,7 @@ double sampler__uniform(struct sampler *s, double lo, double hi);
  * time since the start (busy_time.h says why not the enabled time).
  * 0 until there is enough of both to tell.
  */
-double sampler__rate(struct sampler *s, __u64 busy_ticks);
+double sampler__rate(struct sampler *s, __u64 busy_ticks, __u64 self_ticks);
 /* True when the pre-5.17 walker (tail calls, no bpf_loop) is loaded. */
 bool sampler__tail_walker(const struct sampler *s);
 /* Stop sampling; records already in the rings stay there to drain. */
