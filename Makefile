@@ -178,7 +178,7 @@ test: deps
 # make test: the full list under ASan took longer than the rest of CI.
 # SANITIZE_SUITES="tests/*.bats" runs them all.
 SANITIZE_SUITES ?= agent agent_push cli command diff faults formats_pprof formats_pstats \
-	formats_speedscope formats_svg hostile names native outputs wall
+	formats_speedscope formats_svg hostile names native outputs views wall
 test-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize SANITIZE=1 all $(patsubst $(OUTPUT)/%,$(OUTPUT)/sanitize/%,$(UNIT_BINS))
 	$(Q)OUTPUT=$(OUTPUT)/sanitize PYBPFPROF=$(abspath $(OUTPUT))/sanitize/pybpfprof \

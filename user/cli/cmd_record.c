@@ -276,6 +276,7 @@ int cmd_record(int argc, char **argv)
 out:
 	outputs_discard(r);
 	session__free(&r->s);
+	options__free(&r->o);
 	agg__free(r->agg);
 	free(r);
 	return status;

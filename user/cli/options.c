@@ -174,6 +174,14 @@ bool options__common(int opt, const char *arg, struct cli_opts *o)
 	return false;
 }
 
+void options__free(struct cli_opts *o)
+{
+	if (o->focus) {
+		regfree(&o->focus_re);
+		o->focus = NULL;
+	}
+}
+
 void options__finish(struct cli_opts *o)
 {
 	if (o->native && o->wall)

@@ -89,6 +89,8 @@ bool options__common(int opt, const char *arg, struct cli_opts *o);
 void options__parse(int argc, char **argv, struct cli_opts *o);
 /* Checks between options, once all are parsed (the ring fits a deep sample). */
 void options__finish(struct cli_opts *o);
+/* What parsing allocated (the --focus regex). */
+void options__free(struct cli_opts *o);
 /*
  * After getopt_long() in "+" mode: what follows "--" is the command to
  * run; any other argument left over is an error.
