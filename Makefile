@@ -177,8 +177,8 @@ test: deps
 # interpreter versions run the same code on the same inputs, and only in
 # make test: the full list under ASan took longer than the rest of CI.
 # SANITIZE_SUITES="tests/*.bats" runs them all.
-SANITIZE_SUITES ?= agent agent_push cli command diff faults formats_pprof formats_pstats \
-	formats_speedscope formats_svg hostile names native outputs views wall
+SANITIZE_SUITES ?= agent agent_push diff faults formats_pprof formats_pstats \
+	formats_speedscope formats_svg hostile names native views
 test-sanitize: deps
 	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)/sanitize SANITIZE=1 all $(patsubst $(OUTPUT)/%,$(OUTPUT)/sanitize/%,$(UNIT_BINS))
 	$(Q)OUTPUT=$(OUTPUT)/sanitize PYBPFPROF=$(abspath $(OUTPUT))/sanitize/pybpfprof \
@@ -197,11 +197,11 @@ test-slow: deps
 	$(Q)RUN_ALL_BATS_ONLY=1 tests/run-all tests/freethreaded.bats
 
 # The agent's soak at its CI length: 10 minutes of 1 s windows under
-# process churn (make test runs it for 60 s), and the one-shot soak.
+# process churn (make test runs it for 60 s).
 test-soak: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)PYBPFPROF_AGENT_SOAK_SECONDS=$${PYBPFPROF_AGENT_SOAK_SECONDS:-600} \
-		RUN_ALL_BATS_ONLY=1 tests/run-all tests/soak.bats
+		RUN_ALL_BATS_ONLY=1 RUN_ALL_FILTER="agent soak" tests/run-all tests/soak.bats
 
 # Debian's 5.10, 6.1 and 6.12 kernels booted under qemu (KVM when a guest
 # boots under it, TCG otherwise), each running the core checks against the
