@@ -37,6 +37,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from protowire import fields  # noqa: E402
+
 CONNECT_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",
                  404: "unimplemented", 408: "deadline_exceeded", 413: "resource_exhausted",
                  429: "resource_exhausted", 500: "internal", 502: "unavailable",
@@ -45,58 +48,9 @@ CONNECT_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "permissi
 
 # ---- protobuf wire format ----------------------------------------------
 
-def varint(buf, i):
-    shift = v = 0
-    while True:
-        if i >= len(buf):
-            raise ValueError("varint past the end")
-        b = buf[i]
-        i += 1
-        v |= (b & 0x7F) << shift
-        if b < 0x80:
-            return v, i
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
-
-
-def fields(buf):
-    """(field number, wire type, value) of each field of a message."""
-    i = 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        num, wt = key >> 3, key & 7
-        if num == 0:
-            raise ValueError("field number 0")
-        if wt == 0:
-            v, i = varint(buf, i)
-        elif wt == 2:
-            n, i = varint(buf, i)
-            if i + n > len(buf):
-                raise ValueError("length past the end")
-            v, i = buf[i:i + n], i + n
-        elif wt == 1:
-            v, i = buf[i:i + 8], i + 8
-        elif wt == 5:
-            v, i = buf[i:i + 4], i + 4
-        else:
-            raise ValueError("wire type %d" % wt)
-        yield num, wt, v
-
-
 def expect(wt, want, what):
     if wt != want:
         raise ValueError("%s: wire type %d, want %d" % (what, wt, want))
-
-
-def packed(wt, v):
-    if wt == 0:
-        return [v]
-    out, i = [], 0
-    while i < len(v):
-        x, i = varint(v, i)
-        out.append(x)
-    return out
 
 
 def push_request(buf):
