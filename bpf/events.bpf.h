@@ -60,4 +60,25 @@ static __always_inline void emit_event(__u32 type, __u32 pid, __u32 ppid)
 
 /* BTF tracepoints: typed arguments, and no tracefs needed to attach. */
 
+/*
+ * A CPU-clock tick, counted, and the Python process it landed in: NULL
+ * on an idle CPU, or in a process userspace does not know as Python
+ * (reported, unless a kernel thread: those never run Python). Both
+ * samplers start here: on_sample and the pre-5.17 on_sample_tail.
+ */
+static __always_inline struct py_proc_info *tick_proc(__u32 tgid, struct task_struct *task)
+{
+	struct py_proc_info *pi;
+
+	if (!tgid)	/* idle */
+		return NULL;
+	count(CNT_SAMPLES);	/* with the CPUs' busy time: the rate measured */
+	if (tgid == self_tgid)
+		count(CNT_SELF_TICKS);
+	pi = bpf_map_lookup_elem(&py_procs, &tgid);
+	if (!pi && !(BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		report_unknown(tgid);
+	return pi;
+}
+
 #endif /* __EVENTS_BPF_H */

@@ -63,20 +63,10 @@ int on_sample_tail(struct bpf_perf_event_data *ctx)
 	struct walk_state *ws;
 	__u64 thread_ptr, tstate = 0, gil = 0;
 
-	count(CNT_TICKS);
-	if (!tgid)	/* idle */
-		return 0;
-	count(CNT_SAMPLES);
-	if (tgid == self_tgid)
-		count(CNT_SELF_TICKS);
-
 	task = (struct task_struct *)bpf_get_current_task();
-	pi = bpf_map_lookup_elem(&py_procs, &tgid);
-	if (!pi) {
-		if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
-			report_unknown(tgid);
+	pi = tick_proc(tgid, task);
+	if (!pi)
 		return 0;
-	}
 	ws = walk_state(WALK_SLOT_TICK);
 	if (!ws)
 		return 0;

@@ -123,31 +123,13 @@ static __always_inline int native_submit(void *ctx, struct walk_state *ws, struc
 	__u32 py, nb, nk, st, off, zero = 0;
 	long kbytes = 0;
 
-	if (c->frame && !(c->flags & SAMPLE_READ_ERROR))
-		c->flags |= SAMPLE_TRUNCATED;
-	if (c->flags & SAMPLE_TRUNCATED)
-		count(CNT_TRUNCATED);
-	if (c->flags & SAMPLE_READ_ERROR)
-		count(CNT_READ_ERRORS);
-	if (!c->n) {
-		count(CNT_PY_NO_FRAMES);
+	if (!walk_end(c))
 		return -1;
-	}
 	buf = bpf_map_lookup_elem(&native_bufs, &zero);
 	if (!buf)
 		return -1;
 	np = &buf->np;
-
-	s->hdr.tgid = tgid;
-	s->hdr.tid = tid;
-	s->hdr.ktime_ns = ktime;
-	s->hdr.cpu = bpf_get_smp_processor_id();
-	s->hdr.nframes = c->n;
-	s->hdr.flags = c->flags | SAMPLE_NATIVE;
-	s->hdr.weight = 1;
-	s->hdr.offcpu = OFFCPU_NONE;
-	s->hdr.gil = gil;
-	s->hdr.pad = 0;
+	walk_header(s, c, tgid, tid, 1, OFFCPU_NONE, gil, ktime, SAMPLE_NATIVE);
 
 	native_regs(np);
 	st = native_copy_stack(buf, np->regs[PY_NATIVE_SP],
@@ -199,21 +181,11 @@ static __always_inline int native_submit(void *ctx, struct walk_state *ws, struc
 static __always_inline int native_sample(void *ctx, const struct py_proc_info *pi, __u32 tgid,
 					 __u32 tid, __u64 tstate, __u8 gil, __u64 ktime)
 {
-	struct walk_state *ws = walk_state(WALK_SLOT_TICK);
-	__u32 key = WALK_SLOT_TICK;
-	struct sample_buf *s;
-	__u64 frame;
+	struct sample_buf *s = NULL;
+	struct walk_state *ws = walk_start(pi, tstate, WALK_SLOT_TICK, &s);
 
-	frame = thread_frame(pi, tstate);
-	if (!frame) {
-		count(CNT_PY_NO_FRAMES);
+	if (!ws)
 		return -1;
-	}
-	s = bpf_map_lookup_elem(&scratch, &key);
-	if (!s || !ws)
-		return -1;
-
-	walk_begin(ws, pi, frame);
 	ws->w.native = native_stack_size > 0;	/* --kernel alone: no boundaries */
 	ws->w.frame_is_entry = pi->frame_is_entry;
 	ws->w.cframe_previous = pi->cframe_previous;

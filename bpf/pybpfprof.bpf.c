@@ -34,21 +34,10 @@ static __always_inline int sample_tick(struct bpf_perf_event_data *ctx, bool nat
 	struct py_proc_info *pi;
 	__u64 tstate, gil;
 
-	count(CNT_TICKS);	/* the rate measured: every run, idle included */
-	if (!tgid)	/* idle */
-		return 0;
-	count(CNT_SAMPLES);
-	if (tgid == self_tgid)
-		count(CNT_SELF_TICKS);
-
 	task = (struct task_struct *)bpf_get_current_task();
-	pi = bpf_map_lookup_elem(&py_procs, &tgid);
-	if (!pi) {
-		/* Kernel threads never run Python: not worth a look from userspace. */
-		if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
-			report_unknown(tgid);
+	pi = tick_proc(tgid, task);
+	if (!pi)
 		return 0;
-	}
 
 	tstate = find_tstate(pi, tgid, BPF_CORE_READ(task, thread.fsbase), &gil,
 			     WALK_SLOT_TICK);

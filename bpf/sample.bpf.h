@@ -44,26 +44,39 @@ static __always_inline __u8 gil_state(const struct py_proc_info *pi, __u64 tstat
  * working in the per-CPU slot of the calling program's context.
  * 0, or -1 when there was nothing to send (no frame, ring full).
  */
-static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid, __u32 tid,
-				      __u64 tstate, __u32 weight, __u16 offcpu, __u8 gil,
-				      __u64 ktime, __u16 extra_flags, enum walk_slot slot)
+/*
+ * A walk of the current thread from @tstate, begun in @slot's per-CPU
+ * state; its record in *@s. NULL when the thread has no frame (counted)
+ * or the per-CPU maps cannot be had.
+ */
+static __always_inline struct walk_state *walk_start(const struct py_proc_info *pi, __u64 tstate,
+						     enum walk_slot slot, struct sample_buf **s)
 {
 	struct walk_state *ws = walk_state(slot);
-	struct sample_buf *s;
 	__u32 key = slot;
 	__u64 frame;
 
 	frame = thread_frame(pi, tstate);
 	if (!frame) {
 		count(CNT_PY_NO_FRAMES);
-		return -1;
+		return NULL;
 	}
-
-	s = bpf_map_lookup_elem(&scratch, &key);
-	if (!s || !ws)
-		return -1;
-
+	*s = bpf_map_lookup_elem(&scratch, &key);
+	if (!*s || !ws)
+		return NULL;
 	walk_begin(ws, pi, frame);
+	return ws;
+}
+
+static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid, __u32 tid,
+				      __u64 tstate, __u32 weight, __u16 offcpu, __u8 gil,
+				      __u64 ktime, __u16 extra_flags, enum walk_slot slot)
+{
+	struct sample_buf *s = NULL;
+	struct walk_state *ws = walk_start(pi, tstate, slot, &s);
+
+	if (!ws)
+		return -1;
 	walk_frames(ws, s);
 	return walk_submit(ws, s, tgid, tid, weight, offcpu, gil, ktime, extra_flags);
 }

@@ -209,6 +209,42 @@ static __always_inline void walk_begin(struct walk_state *ws, const struct py_pr
 }
 
 /*
+ * The walk is over: flag and count how it ended. false when it found no
+ * frame, and there is nothing to send.
+ */
+static __always_inline bool walk_end(struct walk_ctx *c)
+{
+	if (c->frame && !(c->flags & SAMPLE_READ_ERROR))
+		c->flags |= SAMPLE_TRUNCATED;
+	if (c->flags & SAMPLE_TRUNCATED)
+		count(CNT_TRUNCATED);
+	if (c->flags & SAMPLE_READ_ERROR)
+		count(CNT_READ_ERRORS);
+	if (!c->n) {
+		count(CNT_PY_NO_FRAMES);
+		return false;
+	}
+	return true;
+}
+
+/* The record's header: who, when, where, and the walk's flags with @extra_flags. */
+static __always_inline void walk_header(struct sample_buf *s, const struct walk_ctx *c,
+					__u32 tgid, __u32 tid, __u32 weight, __u16 offcpu,
+					__u8 gil, __u64 ktime, __u16 extra_flags)
+{
+	s->hdr.tgid = tgid;
+	s->hdr.tid = tid;
+	s->hdr.ktime_ns = ktime;
+	s->hdr.cpu = bpf_get_smp_processor_id();
+	s->hdr.nframes = c->n;
+	s->hdr.flags = c->flags | extra_flags;
+	s->hdr.weight = weight;
+	s->hdr.offcpu = offcpu;
+	s->hdr.gil = gil;
+	s->hdr.pad = 0;
+}
+
+/*
  * The walk is over: flag, count and ship the record, with its weight,
  * where the thread was and its GIL state. 0, or -1 when there was
  * nothing to send (no frame, ring full).
@@ -220,27 +256,9 @@ static __always_inline int walk_submit(struct walk_state *ws, struct sample_buf 
 	struct walk_ctx *c = &ws->w;
 	__u32 size;
 
-	if (c->frame && !(c->flags & SAMPLE_READ_ERROR))
-		c->flags |= SAMPLE_TRUNCATED;
-	if (c->flags & SAMPLE_TRUNCATED)
-		count(CNT_TRUNCATED);
-	if (c->flags & SAMPLE_READ_ERROR)
-		count(CNT_READ_ERRORS);
-	if (!c->n) {
-		count(CNT_PY_NO_FRAMES);
+	if (!walk_end(c))
 		return -1;
-	}
-
-	s->hdr.tgid = tgid;
-	s->hdr.tid = tid;
-	s->hdr.ktime_ns = ktime;
-	s->hdr.cpu = bpf_get_smp_processor_id();
-	s->hdr.nframes = c->n;
-	s->hdr.flags = c->flags | extra_flags;
-	s->hdr.weight = weight;
-	s->hdr.offcpu = offcpu;
-	s->hdr.gil = gil;
-	s->hdr.pad = 0;
+	walk_header(s, c, tgid, tid, weight, offcpu, gil, ktime, extra_flags);
 	size = sizeof(s->hdr) + (c->n & (PYBPFPROF_MAX_DEPTH - 1)) * sizeof(struct py_frame);
 	if (c->n >= PYBPFPROF_MAX_DEPTH)
 		size = sizeof(s->hdr) + sizeof(s->frames);

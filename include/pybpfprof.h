@@ -261,7 +261,6 @@ enum counter_idx {
 	CNT_OFFCPU_SAMPLES,	/* wall mode: off-CPU records sent (by switch-in) */
 	CNT_OFFCPU_LOST,	/* wall mode: off-CPU spans not recorded (map full) */
 	CNT_SWITCHES,		/* wall mode: switch-outs of Python threads seen */
-	CNT_TICKS,		/* every run of the sampling program, idle included */
 	CNT_SELF_TICKS,		/* runs that found the profiler itself */
 	CNT_MAX,
 };
