@@ -67,7 +67,7 @@ int on_sample_tail(struct bpf_perf_event_data *ctx)
 	pi = tick_proc(tgid, task);
 	if (!pi)
 		return 0;
-	ws = walk_state(WALK_SLOT_TICK);
+	ws = walk_state();
 	if (!ws)
 		return 0;
 	ws->ktime = bpf_ktime_get_ns();
@@ -95,7 +95,7 @@ int on_sample_tail(struct bpf_perf_event_data *ctx)
 SEC("perf_event")
 int find_tail(struct bpf_perf_event_data *ctx)
 {
-	struct walk_state *ws = walk_state(WALK_SLOT_TICK);
+	struct walk_state *ws = walk_state();
 	__u64 tstate, gil;
 
 	if (!ws)
@@ -118,8 +118,8 @@ int find_tail(struct bpf_perf_event_data *ctx)
 SEC("perf_event")
 int walk_tail(struct bpf_perf_event_data *ctx)
 {
-	struct walk_state *ws = walk_state(WALK_SLOT_TICK);
-	__u32 key = WALK_SLOT_TICK;
+	struct walk_state *ws = walk_state();
+	__u32 key = 0;
 	struct sample_buf *s = bpf_map_lookup_elem(&scratch, &key);
 	__u64 id;
 

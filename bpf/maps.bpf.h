@@ -19,6 +19,7 @@
 #define FRAME_BUF_SIZE PYBPFPROF_FRAME_BUF_SIZE
 /* include/linux/sched.h: a kernel thread has no user memory to read. */
 #define PF_KTHREAD 0x00200000
+#define PF_EXITING 0x00000004
 #define CODE_WINDOW 32
 /*
  * Most bytes of a 3.11+ data stack read at once: a page, holding a frame
@@ -32,16 +33,11 @@
 /* Set by userspace before load. */
 const volatile __u32 max_depth = PYBPFPROF_DEFAULT_DEPTH;
 const volatile bool pid_filter = false;	/* -p or a command: only wanted tgids */
-/* Wall mode: off-CPU time counted on a per-thread grid of this period. */
-const volatile __u64 wall_period_ns = 0;
 /* --native: bytes of user stack to copy (0: off); --kernel: the kernel stack too. */
 const volatile __u32 native_stack_size = 0;
 const volatile bool native_kernel = false;
 /* The profiler itself: its ticks are left out of the rate measured (sampler__rate). */
 const volatile __u32 self_tgid = 0;
-
-/* Wall mode's scan claims off-CPU time up to here (0: up to now). */
-__u64 scan_until_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -85,30 +81,6 @@ struct {
 	__uint(max_entries, 8 << 20);		/* resized by --ring-size */
 } samples SEC(".maps");
 
-/*
- * Wall mode: per thread, in the task's own storage (no hashing at a
- * context switch, freed with the task): whether it is off CPU since
- * t_out (0: it is not), why, and its thread state as last found.
- */
-struct task_wall {
-	__u64 t_out;		/* 0: no span open */
-	__u64 fsbase;		/* the thread pointer tstate was found for */
-	__u64 tstate;		/* its PyThreadState, 0 when not known */
-	__u64 gil;		/* its interpreter's GIL, 0 when not known */
-	__u64 futex_addr;	/* blocked in futex: its address, else 0 */
-	__u32 tgid;
-	__u16 offcpu;		/* OFFCPU_* or syscall + 1 */
-	__u8 gil_state;		/* enum gil_state, if known at switch-out */
-	__u8 pending;		/* its stack was sent at switch-out */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct task_wall);
-} task_walls SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 << 10);
@@ -142,7 +114,7 @@ struct sample_buf {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);	/* one per enum walk_slot */
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct sample_buf);
 } scratch SEC(".maps");

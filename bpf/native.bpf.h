@@ -182,7 +182,7 @@ static __always_inline int native_sample(void *ctx, const struct py_proc_info *p
 					 __u32 tid, __u64 tstate, __u8 gil, __u64 ktime)
 {
 	struct sample_buf *s = NULL;
-	struct walk_state *ws = walk_start(pi, tstate, WALK_SLOT_TICK, &s);
+	struct walk_state *ws = walk_start(pi, tstate, &s);
 
 	if (!ws)
 		return -1;

@@ -39,8 +39,7 @@ static __always_inline int sample_tick(struct bpf_perf_event_data *ctx, bool nat
 	if (!pi)
 		return 0;
 
-	tstate = find_tstate(pi, tgid, BPF_CORE_READ(task, thread.fsbase), &gil,
-			     WALK_SLOT_TICK);
+	tstate = find_tstate(pi, tgid, BPF_CORE_READ(task, thread.fsbase), &gil);
 	if (!tstate) {
 		count(CNT_PY_NO_TSTATE);
 		return 0;
@@ -50,7 +49,7 @@ static __always_inline int sample_tick(struct bpf_perf_event_data *ctx, bool nat
 			      bpf_ktime_get_ns());
 	else
 		emit_stack(pi, tgid, tid, tstate, 1, OFFCPU_NONE, gil_state(pi, tstate, gil),
-			   bpf_ktime_get_ns(), 0, WALK_SLOT_TICK);
+			   bpf_ktime_get_ns(), 0);
 	return 0;
 }
 
@@ -67,22 +66,7 @@ int on_sample_native(struct bpf_perf_event_data *ctx)
 	return sample_tick(ctx, true);
 }
 
-/* ---- wall mode (autoloaded with --mode wall only) --------------------- */
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	offcpu_switch_out(preempt, prev);
-	offcpu_switch_in(next);
-	return 0;
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_syscall_return, struct pt_regs *regs, long ret)
-{
-	offcpu_syscall_return();
-	return 0;
-}
+/* ---- wall mode: the snapshot of threads off CPU (--mode wall only) ---- */
 
 SEC("iter/task")
 int offcpu_scan(struct bpf_iter__task *ctx)

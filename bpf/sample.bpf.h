@@ -40,20 +40,15 @@ static __always_inline __u8 gil_state(const struct py_proc_info *pi, __u64 tstat
 }
 
 /*
- * Walk the current thread's frames from @tstate and submit the record,
- * working in the per-CPU slot of the calling program's context.
- * 0, or -1 when there was nothing to send (no frame, ring full).
- */
-/*
- * A walk of the current thread from @tstate, begun in @slot's per-CPU
+ * A walk of the current thread from @tstate, begun in the per-CPU walk
  * state; its record in *@s. NULL when the thread has no frame (counted)
  * or the per-CPU maps cannot be had.
  */
 static __always_inline struct walk_state *walk_start(const struct py_proc_info *pi, __u64 tstate,
-						     enum walk_slot slot, struct sample_buf **s)
+						     struct sample_buf **s)
 {
-	struct walk_state *ws = walk_state(slot);
-	__u32 key = slot;
+	struct walk_state *ws = walk_state();
+	__u32 key = 0;
 	__u64 frame;
 
 	frame = thread_frame(pi, tstate);
@@ -68,12 +63,16 @@ static __always_inline struct walk_state *walk_start(const struct py_proc_info *
 	return ws;
 }
 
+/*
+ * Walk the current thread's frames from @tstate and submit the record.
+ * 0, or -1 when there was nothing to send (no frame, ring full).
+ */
 static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid, __u32 tid,
 				      __u64 tstate, __u32 weight, __u16 offcpu, __u8 gil,
-				      __u64 ktime, __u16 extra_flags, enum walk_slot slot)
+				      __u64 ktime, __u16 extra_flags)
 {
 	struct sample_buf *s = NULL;
-	struct walk_state *ws = walk_start(pi, tstate, slot, &s);
+	struct walk_state *ws = walk_start(pi, tstate, &s);
 
 	if (!ws)
 		return -1;

@@ -133,9 +133,9 @@ static long find_step(__u32 i, struct find_loop *l)
 
 /* The thread state, and (when known) its GIL's address in *@gil. */
 static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tgid,
-					 __u64 thread_ptr, __u64 *gil, enum walk_slot slot)
+					 __u64 thread_ptr, __u64 *gil)
 {
-	struct walk_state *ws = walk_state(slot);
+	struct walk_state *ws = walk_state();
 	struct find_loop l;
 	__u64 tstate = 0;
 
@@ -159,24 +159,6 @@ static __always_inline __u64 find_tstate(const struct py_proc_info *pi, __u32 tg
 	tstate = ws->f.found;
 	*gil = tstate_remember(pi, tgid, thread_ptr, tstate);
 	return tstate;
-}
-
-/*
- * At a context switch, where every nanosecond counts: a cached thread
- * state is taken without the re-check (a user memory read); whoever
- * walks from it (only when a sample is sent) re-checks it then.
- */
-static __always_inline __u64 find_tstate_cached(const struct py_proc_info *pi, __u32 tgid,
-						__u64 thread_ptr, __u64 *gil)
-{
-	struct tstate_key key = { .tgid = tgid, .thread_ptr = thread_ptr };
-	struct tstate_val *cached = bpf_map_lookup_elem(&tstate_cache, &key);
-
-	if (cached && cached->tstate) {
-		*gil = cached->gil;
-		return cached->tstate;
-	}
-	return find_tstate(pi, tgid, thread_ptr, gil, WALK_SLOT_TASK);
 }
 
 #endif /* __TSTATE_BPF_H */

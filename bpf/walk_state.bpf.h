@@ -93,31 +93,19 @@ struct walk_state {
 };
 
 /*
- * Which per-CPU slot of walk_states and scratch a program works in. The
- * sampler runs in interrupt context and can land in the middle of a
- * tracepoint program on the same CPU (sys_exit and sched_switch run
- * with interrupts on): sharing one slot, it would overwrite a walk half
- * done. Tracepoint programs do not nest in each other (both run with
- * preemption off, neither from an interrupt), and the sampler does not
- * nest in itself (the kernel skips a perf program while one runs), so
- * two slots are enough.
+ * The walk in progress on this CPU. Only the perf_event programs walk,
+ * and the kernel never nests a perf program in another: one slot.
  */
-enum walk_slot {
-	WALK_SLOT_TICK = 0,	/* perf_event: the sampler, the pre-5.17 walker */
-	WALK_SLOT_TASK = 1,	/* tp_btf: sched_switch, sys_exit */
-	WALK_SLOTS
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WALK_SLOTS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct walk_state);
 } walk_states SEC(".maps");
 
-static __always_inline struct walk_state *walk_state(enum walk_slot slot)
+static __always_inline struct walk_state *walk_state(void)
 {
-	__u32 key = slot;
+	__u32 key = 0;
 
 	return bpf_map_lookup_elem(&walk_states, &key);
 }

@@ -125,14 +125,6 @@ struct py_frame {
 enum sample_flags {
 	SAMPLE_TRUNCATED = 1 << 0,	/* more frames than --max-depth */
 	SAMPLE_READ_ERROR = 1 << 1,	/* the walk stopped on an unreadable frame */
-	/*
-	 * Wall mode, a thread preempted (or blocked outside a system call):
-	 * its stack, walked as it stopped, with no weight yet. A later
-	 * SAMPLE_WEIGHT record for the same tid (no frames) says how many
-	 * samples it stands for, once the thread runs again.
-	 */
-	SAMPLE_PENDING = 1 << 2,
-	SAMPLE_WEIGHT = 1 << 3,
 	SAMPLE_NATIVE = 1 << 4,		/* a struct native_part follows the frames */
 };
 
@@ -163,7 +155,7 @@ struct sample_hdr {
 	__u32 cpu;
 	__u16 nframes;
 	__u16 flags;	/* enum sample_flags */
-	__u32 weight;	/* samples it stands for: off CPU, the grid points it spans */
+	__u32 weight;	/* samples it stands for (0 counts as 1) */
 	__u16 offcpu;	/* OFFCPU_* or syscall + 1 */
 	__u8 gil;	/* enum gil_state */
 	__u8 pad;
@@ -171,22 +163,20 @@ struct sample_hdr {
 };
 
 /*
- * Wall mode: a thread off CPU found by the scan (an iterator over every
- * task), for the time [from_ns, to_ns) that no switch back in has
- * accounted yet. Userspace walks its stack itself (the thread is not
- * running, its memory is not the reader's) and counts @weight samples.
+ * Wall mode: a thread of a profiled process that is off CPU at a
+ * snapshot (an iterator over every task, run by userspace once a
+ * period). Userspace walks its stack itself (the thread is not running,
+ * its memory is not the reader's), or reuses the stack it walked at an
+ * earlier snapshot when @switches says the thread has not run since.
  */
 struct offcpu_scan_rec {
 	__u32 tgid;
 	__u32 tid;
 	__u64 fsbase;		/* its thread pointer: finds its PyThreadState */
-	__u64 from_ns, to_ns;
-	__u64 last_point_ns;	/* the last grid point in the span: its time */
 	__u64 futex_addr;	/* blocked in futex: its first argument */
-	__u32 weight;
-	__u16 offcpu;
-	__u8 gil;		/* as known at switch-out, or UNKNOWN */
-	__u8 pending;		/* its stack was sent already (SAMPLE_PENDING) */
+	__u64 switches;		/* its context switches so far (nvcsw + nivcsw) */
+	__u16 offcpu;		/* OFFCPU_RUNQUEUE, OFFCPU_BLOCKED or syscall + 1 */
+	__u8 pad[6];
 };
 
 /*
@@ -258,9 +248,6 @@ enum counter_idx {
 	CNT_READ_ERRORS,
 	CNT_EVENTS_LOST,
 	CNT_TSTATE_WALKS,	/* cache misses that walked the thread list */
-	CNT_OFFCPU_SAMPLES,	/* wall mode: off-CPU records sent (by switch-in) */
-	CNT_OFFCPU_LOST,	/* wall mode: off-CPU spans not recorded (map full) */
-	CNT_SWITCHES,		/* wall mode: switch-outs of Python threads seen */
 	CNT_SELF_TICKS,		/* runs that found the profiler itself */
 	CNT_MAX,
 };

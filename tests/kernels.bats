@@ -62,6 +62,10 @@ walker() {
 @test "bullseye 5.10: threads in C with the GIL released" {
 	results bullseye gil-
 }
+@test "bullseye 5.10: --mode wall: sleep and pipe reads off CPU under their callers (one iterator over every task)" {
+	results bullseye wall-
+	grep -q "^INFO wall-iter .*(this kernel has none" "$LOG"
+}
 
 @test "bookworm 6.1: boots; loads the bpf_loop walker" {
 	results bookworm load
@@ -77,6 +81,10 @@ walker() {
 @test "bookworm 6.1: threads in C with the GIL released" {
 	results bookworm gil-
 }
+@test "bookworm 6.1: --mode wall: sleep and pipe reads off CPU under their callers (an iterator per process)" {
+	results bookworm wall-
+	grep -Eq "^INFO wall-iter .*, [1-9][0-9]* of them by an iterator per process$" "$LOG"
+}
 
 @test "trixie 6.12: boots; loads the bpf_loop walker" {
 	results trixie load
@@ -91,4 +99,8 @@ walker() {
 }
 @test "trixie 6.12: threads in C with the GIL released" {
 	results trixie gil-
+}
+@test "trixie 6.12: --mode wall: sleep and pipe reads off CPU under their callers (an iterator per process)" {
+	results trixie wall-
+	grep -Eq "^INFO wall-iter .*, [1-9][0-9]* of them by an iterator per process$" "$LOG"
 }

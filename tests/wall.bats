@@ -159,6 +159,36 @@ EOF
 	[ "$n" -ge 376 ] && [ "$n" -le 416 ]
 }
 
+@test "wall: 40 threads parked for the whole run: all of their time, each stack read once" {
+	require_test_python
+	start_workload "$PY" "$W" parked 30 40
+	local pid=$LAST_PID n reads
+	sleep 1
+	profile --mode wall -F 99 -d 3 -p "$pid" --threads -f folded
+	[ "$PROFILE_STATUS" -eq 0 ]
+	# Per thread: 3 s at 99 Hz, within 5%.
+	grep ';parked_thread (' "$TEST_OUT" | sed 's/^[^;]*;\([^;]*\);.* \([0-9]*\)$/\1 \2/' |
+		awk '{ s[$1 " " $2 " " $3] += $NF } END { for (t in s) print t, s[t] }' >"$T/per-thread"
+	cat "$T/per-thread"
+	[ "$(wc -l <"$T/per-thread")" -eq 40 ]
+	awk '{ if ($NF < 282 || $NF > 312) exit 1 }' "$T/per-thread"
+	# The cost is per thread, not per period: a stack read when it stopped
+	# running, reused at each snapshot since (40 parked, the main thread).
+	grep "off-CPU samples" "$TEST_ERR"
+	reads=$(sed -n 's/.* off-CPU samples (\([0-9]*\) stacks read.*/\1/p' "$TEST_ERR")
+	n=$(sed -n 's/.*, \([0-9]*\) off-CPU samples (.*/\1/p' "$TEST_ERR")
+	# 41 threads x 297 samples.
+	[ "$n" -ge 11500 ] && [ "$reads" -le 100 ]
+}
+
+@test "wall: the snapshot's iterator over every task gives the same shares as the one per process" {
+	PY=$(debian_python) || PY=$(test_python) || skip "no Python"
+	PY_ROOT=""
+	export PYBPFPROF_WALL_ITER=all
+	retry 2 check_phases
+	grep -q "off-CPU samples" "$T/err"
+}
+
 @test "wall: an HTTP handler's 20 ms sleep has its share of the request time" {
 	require_test_python
 	"$PYBPFPROF" --mode wall -F 499 -f folded -o "$T/w.folded" -- \

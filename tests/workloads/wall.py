@@ -5,8 +5,8 @@
 #            after being asked); OUT gets the seconds spent in each phase
 #   gil      three threads spinning in pure Python, fighting for the GIL;
 #            OUT (optional) gets each thread's wall and CPU seconds
-#   parked   a thread parked in Event.wait() from the start, and a main
-#            thread sleeping
+#   parked   a thread (OUT: that many threads) parked in Event.wait() from
+#            the start, and a main thread sleeping
 #   http     a ThreadingHTTPServer whose handler spins 5 ms and sleeps
 #            20 ms, loaded by a client; OUT gets the handler's seconds
 #            asleep and in all
@@ -85,9 +85,10 @@ def parked_thread(ev):
     ev.wait()  # LINE:parked_wait
 
 
-def parked(seconds):
+def parked(seconds, n):
     ev = threading.Event()
-    threading.Thread(target=parked_thread, args=(ev,), name="parked", daemon=True).start()
+    for i in range(n):
+        threading.Thread(target=parked_thread, args=(ev,), name="parked", daemon=True).start()
     time.sleep(seconds)
     ev.set()
 
@@ -141,6 +142,6 @@ if mode == "phases":
 elif mode == "gil":
     gil(secs, sys.argv[3] if len(sys.argv) > 3 else None)
 elif mode == "parked":
-    parked(secs)
+    parked(secs, int(sys.argv[3]) if len(sys.argv) > 3 else 1)
 elif mode == "http":
     http(secs, sys.argv[3])

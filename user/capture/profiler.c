@@ -13,6 +13,7 @@
 #include "procfs.h"
 #include "profiler.h"
 #include "pytarget.h"
+#include "offcpu.h"
 #include "pywalk.h"
 #include "syscalls.h"
 #include "mixed.h"
@@ -20,6 +21,9 @@
 #include "symbolize.h"
 
 #define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_SEC (1000 * NSEC_PER_MSEC)
+/* A process's own iterator costs about what walking this many tasks does. */
+#define PER_PROCESS_TASKS 30
 #define RECHECK_NS (2000 * NSEC_PER_MSEC)	/* a non-Python process, looked at again */
 #define SWEEP_NS (5000 * NSEC_PER_MSEC)
 #define MAX_THREAD_NAMES 8192	/* per process; forgotten past that */
@@ -30,7 +34,6 @@
  */
 #define MAX_DICT_FRAMES (1U << 20)
 /* Wall mode: threads still off CPU are accounted this often. */
-#define SCAN_NS (1000 * NSEC_PER_MSEC)
 #define NO_ID ((__u32)-1)
 /* Room for a whole stack: Python, native, kernel frames and markers. */
 #define MAX_STACK_IDS MIXED_MAX_IDS
@@ -88,12 +91,20 @@ struct profiler {
 	size_t ndeferred, deferred_cap;
 	__u32 *ids;			/* dictionary frame ids of one stack */
 	__u32 *wids;			/* the same in one window */
-	struct py_frame *scan_frames;	/* a stack walked from userspace */
 	struct hmap *offcpu_ids;	/* OFFCPU_* code -> dictionary frame id */
 	struct hmap *gil_notices;	/* version -> said once that its GIL is unknown */
-	struct hmap *pending;		/* tid -> struct pending_stack *: weight to come */
+	struct offcpu *offcpu;		/* wall mode: stacks of threads off CPU */
+	__u64 dict_gen;			/* the dictionary's generation: +1 at each reset */
 	struct mixed *mixed;		/* --native, --kernel */
-	__u64 last_scan_ns;
+	__u64 snap_origin_ns;		/* wall mode: snapshot k is due at origin + k period */
+	__u64 snap_period_ns;
+	__u64 snap_points;		/* the last k taken */
+	__u64 snap_ns;			/* the snapshot being counted: its time, */
+	__u32 snap_weight;		/* and the samples each thread off CPU earns */
+	pid_t *snap_pids;		/* the Python processes, for their own iterators */
+	size_t snap_npids, snap_pids_cap;
+	unsigned long host_tasks;	/* tasks on the host, and when last read */
+	__u64 host_tasks_ns;
 	struct agg *late;		/* takes samples older than every window */
 	struct profiler_stats stats;
 	__u64 last_sweep_ns;
@@ -187,6 +198,7 @@ static void proc_reset(struct profiler *p, struct py_process *proc)
 	mixed__forget(p->mixed, proc->pid);
 	if (proc->state == PROC_PYTHON)
 		sampler__del_proc(p->sampler, proc->pid);
+	sampler__forget_proc(p->sampler, proc->pid);
 	proc->state = PROC_PENDING;
 	proc->probes = 0;
 }
@@ -364,55 +376,6 @@ static int window_count(struct profiler *p, struct window *w, const struct py_pr
  * Wall mode: the stack of a thread that stopped outside a system call,
  * sent as it stopped; its weight comes when it runs again.
  */
-struct pending_stack {
-	pid_t pid;
-	__u16 flags;
-	__u16 offcpu;
-	__u8 gil;
-	size_t n;
-	struct py_frame frames[];
-};
-
-static void pending_drop(struct profiler *p, __u32 tid)
-{
-	struct pending_stack **ps = hmap__find(p->pending, &tid);
-
-	if (!ps)
-		return;
-	free(*ps);
-	hmap__delete(p->pending, &tid);
-}
-
-static void pending_keep(struct profiler *p, const struct sample_hdr *hdr,
-			 const struct py_frame *frames)
-{
-	struct pending_stack *ps, **slot;
-	size_t n = hdr->nframes;
-
-	pending_drop(p, hdr->tid);
-	ps = malloc(sizeof(*ps) + n * sizeof(*frames));
-	if (!ps)
-		return;
-	ps->pid = hdr->tgid;
-	ps->flags = hdr->flags & ~SAMPLE_PENDING;
-	ps->offcpu = hdr->offcpu;
-	ps->gil = hdr->gil;
-	ps->n = n;
-	memcpy(ps->frames, frames, n * sizeof(*frames));
-	slot = hmap__insert(p->pending, &hdr->tid, NULL);
-	if (!slot) {
-		free(ps);
-		return;
-	}
-	*slot = ps;
-}
-
-static int free_pending(const void *key, void *value, void *ctx)
-{
-	free(*(struct pending_stack **)value);
-	return 0;
-}
-
 /* The "[off-CPU: WHY]" pseudo-frame's dictionary id. */
 static __u32 offcpu_frame(struct profiler *p, __u16 why)
 {
@@ -451,12 +414,10 @@ static __u32 offcpu_frame(struct profiler *p, __u16 why)
 static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
 		      size_t n, unsigned int flags, __u32 weight, __u8 gil);
 
-static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
-			const struct py_frame *frames, size_t n, __u16 sflags, __u32 weight,
-			__u16 offcpu, __u8 gil)
+/* @frames (leaf first) as dictionary ids in p->ids, root first: their count. */
+static size_t stack_ids(struct profiler *p, struct py_process *proc,
+			const struct py_frame *frames, size_t n, __u16 offcpu)
 {
-	unsigned int flags = 0;
-
 	if (n > p->opts.max_depth)
 		n = p->opts.max_depth;
 	for (size_t i = 0; i < n; i++)
@@ -464,9 +425,17 @@ static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, 
 	/* The leaf of an off-CPU stack says why it was off CPU. */
 	if (offcpu)
 		p->ids[n++] = offcpu_frame(p, offcpu);
-	if (sflags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR))
-		flags |= AGG_STACK_TRUNCATED;
-	count_ids(p, proc, tid, ktime, n, flags, weight, gil);
+	return n;
+}
+
+static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
+			const struct py_frame *frames, size_t n, __u16 sflags, __u32 weight,
+			__u16 offcpu, __u8 gil)
+{
+	n = stack_ids(p, proc, frames, n, offcpu);
+	count_ids(p, proc, tid, ktime, n,
+		  sflags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR) ? AGG_STACK_TRUNCATED : 0,
+		  weight, gil);
 }
 
 /* Count the stack in p->ids (@n frames, root first) in its windows. */
@@ -505,23 +474,6 @@ static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __
 	}
 }
 
-/* Count a pending stack @weight times (it stays pending). */
-static void pending_count(struct profiler *p, __u32 tid, __u32 weight, __u64 ktime)
-{
-	struct pending_stack **ps = hmap__find(p->pending, &tid);
-	struct py_process *proc;
-
-	if (!ps || !weight)
-		return;
-	proc = proc_find(p, (*ps)->pid);
-	if (!proc || proc->state != PROC_PYTHON) {
-		p->stats.dropped_samples += weight;
-		return;
-	}
-	count_stack(p, proc, tid, ktime, (*ps)->frames, (*ps)->n, (*ps)->flags, weight,
-		    (*ps)->offcpu, (*ps)->gil);
-}
-
 /* A label's dictionary id: "SYMBOL (BINARY)", "BINARY+0xOFFSET", "[k] SYMBOL". */
 static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frames,
 		      const struct native_part *native, void *ctx)
@@ -529,15 +481,6 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 	struct profiler *p = ctx;
 	struct py_process *proc;
 
-	if (hdr->flags & SAMPLE_WEIGHT) {
-		pending_count(p, hdr->tid, hdr->weight, hdr->ktime_ns);
-		pending_drop(p, hdr->tid);
-		return;
-	}
-	if (hdr->flags & SAMPLE_PENDING) {
-		pending_keep(p, hdr, frames);
-		return;
-	}
 	proc = proc_find(p, hdr->tgid);
 	if (!proc || proc->state != PROC_PYTHON) {
 		p->stats.dropped_samples += hdr->weight ? hdr->weight : 1;
@@ -560,48 +503,46 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 }
 
 /*
- * Wall mode: a thread still off CPU, its time claimed by the kernel's
- * scan. It is not running and the kernel could not read its memory: walk
- * its stack from here. Its GIL (for the reason and the state) too.
+ * Wall mode: a thread the snapshot found off CPU. Its stack read from
+ * its memory (it is not running), or the one read before if it has not
+ * run since; p->snap_weight samples of it, at the snapshot's time.
  */
 static void on_offcpu(const struct offcpu_scan_rec *r, void *ctx)
 {
 	struct profiler *p = ctx;
 	struct py_process *proc = proc_find(p, r->tgid);
-	__u64 tstate, gil;
-	__u16 flags, why = r->offcpu;
-	__u8 gil_state = r->gil;
-	unsigned int n;
+	struct offcpu_stack st;
+	struct offcpu_ids *ids;
+	int err;
 
-	p->stats.offcpu_scanned++;
-	/* Preempted long: its stack is the one sent when it stopped. */
-	if (r->pending) {
-		pending_count(p, r->tid, r->weight, r->last_point_ns);
-		return;
-	}
 	if (!proc || proc->state != PROC_PYTHON)
 		return;
-	tstate = pywalk__find_tstate(proc->pid, &proc->info, r->fsbase);
-	if (!tstate) {
-		p->stats.offcpu_scan_failed++;
+	err = offcpu__stack(p->offcpu, proc->pid, &proc->info, r, p->opts.max_depth, &st);
+	if (err == -ENOENT)
+		return;	/* not a Python thread, or no frame yet: no Python time */
+	if (err) {
+		p->stats.offcpu_unread += p->snap_weight;
 		return;
 	}
-	gil = pywalk__gil(proc->pid, &proc->info, tstate);
-	if (why == 202 + 1 && gil && r->futex_addr >= gil &&
-	    r->futex_addr < gil + proc->info.gil_size)
-		why = OFFCPU_GIL;
-	if (why == OFFCPU_GIL)
-		gil_state = GIL_STATE_WAITING;
-	else if (gil_state == GIL_STATE_UNKNOWN)
-		gil_state = pywalk__gil_state(proc->pid, &proc->info, tstate, gil);
-	n = pywalk__stack(proc->pid, &proc->info, tstate, p->scan_frames, p->opts.max_depth,
-			  &flags);
-	if (!n) {
-		p->stats.offcpu_scan_failed++;
-		return;
+	p->stats.offcpu_samples += p->snap_weight;
+	if (!st.reused)
+		p->stats.offcpu_walks++;
+	/* Counted before with this dictionary: its ids are known (a parked thread). */
+	ids = st.ids;
+	if (ids->gen != p->dict_gen) {
+		ids->n = stack_ids(p, proc, st.frames, st.n, st.why);
+		ids->flags = st.flags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR) ?
+			     AGG_STACK_TRUNCATED : 0;
+		if (array__reserve((void **)&ids->v, &ids->cap, ids->n, sizeof(*ids->v)))
+			ids->gen = 0;
+		else {
+			memcpy(ids->v, p->ids, ids->n * sizeof(*ids->v));
+			ids->gen = p->dict_gen;
+		}
+	} else {
+		memcpy(p->ids, ids->v, ids->n * sizeof(*ids->v));
 	}
-	count_stack(p, proc, r->tid, r->last_point_ns, p->scan_frames, n, flags, r->weight, why,
-		    gil_state);
+	count_ids(p, proc, r->tid, p->snap_ns, ids->n, ids->flags, p->snap_weight, st.gil);
 }
 
 static void defer_event(struct profiler *p, const struct pyprof_event *e)
@@ -811,6 +752,7 @@ int profiler__reset_dict(struct profiler *p)
 	hmap__free(p->offcpu_ids);
 	p->offcpu_ids = hmap__new(sizeof(__u16), sizeof(__u32));
 	p->stats.dict_resets++;
+	p->dict_gen++;
 	return 0;
 }
 
@@ -894,7 +836,7 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 		.max_depth = o->max_depth,
 		.pid_filter = o->pid_filter,
 		.ring_size = o->ring_size,
-		.wall_period_ns = o->wall ? 1000000000ULL / o->frequency : 0,
+		.wall = o->wall,
 		.native_stack = o->native ? o->native_stack : 0,
 		.kernel_stacks = o->kernel,
 		.tail_walker = o->tail_walker,
@@ -909,6 +851,7 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	p->opts = *o;
 	p->opts.pids = NULL;
 	p->dict = agg__new();
+	p->dict_gen = 1;
 	p->procs = hmap__new(sizeof(pid_t), sizeof(struct py_process *));
 	p->followed = hmap__new(sizeof(pid_t), sizeof(bool));
 	/* Room for the deepest mixed stack, and the off-CPU pseudo-frame. */
@@ -918,12 +861,14 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 		*err = -ENOMEM;
 		goto err_nomem;
 	}
-	p->scan_frames = calloc(PYBPFPROF_MAX_DEPTH, sizeof(*p->scan_frames));
 	p->offcpu_ids = hmap__new(sizeof(__u16), sizeof(__u32));
 	p->gil_notices = hmap__new(sizeof(__u32), sizeof(bool));
-	p->pending = hmap__new(sizeof(__u32), sizeof(struct pending_stack *));
-	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids || !p->scan_frames ||
-	    !p->offcpu_ids || !p->gil_notices || !p->pending ||
+	if (o->wall && !(p->offcpu = offcpu__new())) {
+		*err = -ENOMEM;
+		goto err_nomem;
+	}
+	if (!p->dict || !p->procs || !p->followed || !p->ids || !p->wids ||
+	    !p->offcpu_ids || !p->gil_notices ||
 	    set_pids(p, o->pids, o->npids)) {
 		*err = -ENOMEM;
 		goto err_nomem;
@@ -945,8 +890,7 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	}
 	if (sampler__wall_refused(p->sampler)) {
 		fprintf(stderr, "pybpfprof: --mode wall needs BPF programs this kernel refuses "
-			"(%s; task storage: Linux 5.11+, bpf_loop for its walks: 5.17+): "
-			"sampling on-CPU time only\n",
+			"(%s; task iterators: Linux 5.8+): sampling on-CPU time only\n",
 			strerror(-sampler__wall_refused(p->sampler)));
 		p->opts.wall = false;
 	}
@@ -981,23 +925,95 @@ int profiler__start(struct profiler *p)
 {
 	int err = sampler__start(p->sampler, p->opts.frequency, p->opts.jitter);
 
-	/* Threads already off CPU: their time counts from now. */
-	if (!err && p->opts.wall)
-		profiler__account_offcpu(p, 0);
+	/* Snapshot k is due at the start + k periods, give or take the jitter. */
+	p->snap_origin_ns = now_ns();
+	p->snap_period_ns = NSEC_PER_SEC / p->opts.frequency;
+	p->snap_points = 0;
 	return err;
 }
 
-int profiler__account_offcpu(struct profiler *p, __u64 until_ns)
+/* Tasks on the host, from /proc/loadavg ("0.00 0.01 0.05 2/345 6789"); 0 if unknown. */
+static unsigned long host_tasks(void)
 {
-	int n;
+	unsigned long running, total = 0;
+	FILE *f = fopen("/proc/loadavg", "re");
 
-	if (!p->opts.wall)
+	if (!f)
 		return 0;
-	/* Samples of switches back in first: they end spans the scan must not claim. */
-	sampler__drain(p->sampler);
-	n = sampler__scan_offcpu(p->sampler, until_ns);
-	p->last_scan_ns = now_ns();
-	return n < 0 ? n : 0;
+	if (fscanf(f, "%*s %*s %*s %lu/%lu", &running, &total) != 2)
+		total = 0;
+	fclose(f);
+	return total;
+}
+
+static int note_python(const void *key, void *value, void *ctx)
+{
+	struct py_process *proc = *(struct py_process **)value;
+	struct profiler *p = ctx;
+
+	if (proc->state != PROC_PYTHON)
+		return 0;
+	if (array__reserve((void **)&p->snap_pids, &p->snap_pids_cap, p->snap_npids + 1,
+			   sizeof(*p->snap_pids)))
+		return 1;
+	p->snap_pids[p->snap_npids++] = proc->pid;
+	return 0;
+}
+
+/*
+ * One snapshot: an iterator per Python process when they are few among
+ * the host's tasks (a few syscalls each), else one over every task (the
+ * kernel's walk costs ~0.1 us a task).
+ */
+static int offcpu_scan(struct profiler *p, __u64 now)
+{
+	/* Once a second (and not at all where /proc/loadavg is hidden: 0, so all). */
+	if (!p->host_tasks_ns || now - p->host_tasks_ns >= NSEC_PER_SEC) {
+		p->host_tasks = host_tasks();
+		p->host_tasks_ns = now;
+	}
+	p->snap_npids = 0;
+	if (p->opts.wall_iter == OFFCPU_ITER_ALL || hmap__for_each(p->procs, note_python, p) ||
+	    sampler__proc_iters_refused(p->sampler) ||
+	    (p->opts.wall_iter == OFFCPU_ITER_AUTO &&
+	     p->snap_npids * PER_PROCESS_TASKS >= p->host_tasks))
+		return sampler__scan_offcpu(p->sampler, NULL, 0);
+	p->stats.offcpu_by_process++;
+	return sampler__scan_offcpu(p->sampler, p->snap_pids, p->snap_npids);
+}
+
+__u64 profiler__offcpu_snapshot(struct profiler *p)
+{
+	__u64 now = now_ns(), k, period = p->snap_period_ns, next;
+
+	if (!p->opts.wall || !period)
+		return 0;
+	/* The snapshots due by now, counting one half a period early as due. */
+	k = (now - p->snap_origin_ns + period / 2) / period;
+	if (k > p->snap_points) {
+		/*
+		 * Late by whole periods (a stalled profiler): a thread found
+		 * off CPU now earns every one of them, exactly so when it has
+		 * not run meanwhile, roughly otherwise; counted, not hidden.
+		 */
+		p->stats.offcpu_late_points += k - p->snap_points - 1;
+		p->snap_weight = k - p->snap_points > 0xffffffffULL ? 0xffffffffU :
+				 (__u32)(k - p->snap_points);
+		p->snap_points = k;
+		p->snap_ns = now;
+		p->stats.offcpu_snapshots++;
+		if (offcpu_scan(p, now) < 0)
+			p->stats.offcpu_failed_snapshots++;
+		offcpu__end_snapshot(p->offcpu);
+	}
+	/*
+	 * The next one at its due time plus a uniform draw within 0.4 of a
+	 * period either side: never in phase with a periodic workload, and
+	 * never claiming two points at once when on time.
+	 */
+	next = p->snap_origin_ns + (p->snap_points + 1) * period +
+	       (__s64)(period * profiler__uniform(p, -0.4, 0.4));
+	return next > now ? next - now : 1;
 }
 
 int profiler__redraw(struct profiler *p)
@@ -1015,6 +1031,12 @@ double profiler__rate(struct profiler *p)
 	__u64 c[CNT_MAX];
 	double hz;
 
+	/*
+	 * Wall mode: a snapshot's sample is 1/HZ s exactly, and an on-CPU
+	 * sample must weigh the same (the contract: a sample = 1/HZ s).
+	 */
+	if (p->opts.wall)
+		return p->opts.frequency;
 	sampler__counters(p->sampler, c);
 	hz = sampler__rate(p->sampler, c[CNT_SAMPLES], c[CNT_SELF_TICKS]);
 	/* Nothing measured yet (or the counters unreadable): the rate asked for. */
@@ -1034,15 +1056,12 @@ int profiler__poll(struct profiler *p)
 	handle_deferred(p, now);
 	run_due_work(p, now);
 	bound_dict(p);
-	if (p->opts.wall && now - p->last_scan_ns >= SCAN_NS)
-		profiler__account_offcpu(p, 0);
 	return n < 0 ? n : 0;
 }
 
 void profiler__stop(struct profiler *p)
 {
 	sampler__stop(p->sampler);
-	profiler__account_offcpu(p, 0);
 	sampler__drain(p->sampler);
 	handle_deferred(p, now_ns());
 }
@@ -1114,6 +1133,7 @@ static int add_sym_stats(const void *key, void *value, void *ctx)
 void profiler__stats(struct profiler *p, struct profiler_stats *st)
 {
 	*st = p->stats;
+	st->offcpu_process_refused = sampler__proc_iters_refused(p->sampler);
 	sampler__counters(p->sampler, st->counters);
 	hmap__for_each(p->procs, add_sym_stats, st);
 	st->dict_frames = agg__nr_frames(p->dict);
@@ -1156,12 +1176,10 @@ void profiler__free(struct profiler *p)
 	free(p->deferred);
 	free(p->ids);
 	free(p->wids);
-	free(p->scan_frames);
 	mixed__free(p->mixed);
 	hmap__free(p->offcpu_ids);
 	hmap__free(p->gil_notices);
-	if (p->pending)
-		hmap__for_each(p->pending, free_pending, NULL);
-	hmap__free(p->pending);
+	offcpu__free(p->offcpu);
+	free(p->snap_pids);
 	free(p);
 }

@@ -26,6 +26,13 @@
 
 struct profiler;
 
+/* How wall mode's snapshot finds the threads off CPU. */
+enum offcpu_iter {
+	OFFCPU_ITER_AUTO,	/* per process when they are few among the host's tasks */
+	OFFCPU_ITER_ALL,	/* one iterator over every task */
+	OFFCPU_ITER_PROCESS,	/* one per Python process (6.1+; else as ALL) */
+};
+
 struct profiler_opts {
 	unsigned int frequency;
 	unsigned int max_depth;
@@ -43,6 +50,7 @@ struct profiler_opts {
 	bool verbose;
 	bool jitter;		/* random sampling periods (profiler__redraw()) */
 	bool tail_walker;	/* force the pre-5.17 walker (tests) */
+	enum offcpu_iter wall_iter;	/* wall mode's snapshot iterator (tests force one) */
 };
 
 struct profiler_stats {
@@ -61,8 +69,14 @@ struct profiler_stats {
 	__u64 stale_repaired;		/* entries found stale by the sweep */
 	__u64 late_samples;		/* counted in a later window than their own */
 	__u64 gil_filtered;		/* --gil: samples left out */
-	__u64 offcpu_scanned;		/* wall mode: off-CPU spans found by the scan */
-	__u64 offcpu_scan_failed;	/* ... whose stack could not be walked */
+	__u64 offcpu_snapshots;		/* wall mode: snapshots taken, */
+	__u64 offcpu_by_process;	/* ... of them by an iterator per process */
+	bool offcpu_process_refused;	/* the kernel has no such iterator (before 6.1) */
+	__u64 offcpu_failed_snapshots;	/* ... whose iterator could not be read */
+	__u64 offcpu_late_points;	/* periods a late snapshot took at once */
+	__u64 offcpu_samples;		/* off-CPU samples counted */
+	__u64 offcpu_walks;		/* ... for which a stack was read (not reused) */
+	__u64 offcpu_unread;		/* off-CPU samples lost: the thread ran while read */
 	__u64 tlbc_frames;		/* free-threaded: frames in per-thread bytecode */
 	__u64 tlbc_failures;
 	__u64 native_unwound;		/* --native: stacks unwound in userspace */
@@ -97,10 +111,12 @@ bool profiler__tail_walker(const struct profiler *p);
 /* Drain the rings and run due discovery work; call every few tens of ms. */
 int profiler__poll(struct profiler *p);
 /*
- * Wall mode: count now the off-CPU time, up to @until_ns (CLOCK_MONOTONIC;
- * 0: now), of threads still off CPU (at a window's end, at the end).
+ * Wall mode's snapshot, if one is due: every thread of a profiled
+ * process off CPU now earns a sample per period passed, at the stack it
+ * had when it stopped running. The delay in ns until the next call is
+ * due (0: not in wall mode: no more calls needed).
  */
-int profiler__account_offcpu(struct profiler *p, __u64 until_ns);
+__u64 profiler__offcpu_snapshot(struct profiler *p);
 /* Stop sampling and drain what the kernel still holds. */
 void profiler__stop(struct profiler *p);
 

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "busy_time.h"
 #include "checks.h"
+#include "hmap.h"
 #include "pybpfprof.skel.h"
 #include "sampler.h"
 
@@ -37,6 +38,9 @@ struct sampler {
 	__u64 self_start_ns;		/* busy_time__self(), the same two moments */
 	__u64 self_stop_ns;
 	__u64 rng;			/* xorshift64* state */
+	struct hmap *proc_iters;	/* wall mode: pid -> its own task iterator link */
+	bool proc_iters_checked;	/* the kernel honours them (6.1+) */
+	bool proc_iters_refused;	/* it does not (before 6.1) */
 };
 
 static int on_sample_record(void *ctx, void *data, size_t size)
@@ -128,8 +132,8 @@ bool sampler__tail_walker(const struct sampler *s)
 }
 
 /*
- * Open, size and load the skeleton; with @wall, the wall-mode programs
- * too (sched_switch and sys_exit tracepoints, the task iterator).
+ * Open, size and load the skeleton; with @wall, wall mode's task
+ * iterator too.
  */
 static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 {
@@ -140,7 +144,6 @@ static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 		return -errno;
 	s->skel->rodata->max_depth = o->max_depth;
 	s->skel->rodata->pid_filter = o->pid_filter;
-	s->skel->rodata->wall_period_ns = wall ? o->wall_period_ns : 0;
 	s->skel->rodata->native_stack_size = o->native_stack;
 	s->skel->rodata->native_kernel = o->kernel_stacks;
 	s->skel->rodata->self_tgid = getpid();
@@ -150,12 +153,7 @@ static int load_skel(struct sampler *s, const struct sampler_opts *o, bool wall)
 	if (err)
 		return err;
 	if (!wall) {
-		/* CPU mode: no switch tracking, and no room kept for it. */
-		bpf_program__set_autoload(s->skel->progs.on_switch, false);
-		bpf_program__set_autoload(s->skel->progs.on_syscall_return, false);
 		bpf_program__set_autoload(s->skel->progs.offcpu_scan, false);
-		/* Task storage needs 5.11: not even created without wall mode. */
-		bpf_map__set_autocreate(s->skel->maps.task_walls, false);
 	}
 	err = pybpfprof_bpf__load(s->skel);
 	if (!err && s->tail_walker)
@@ -176,17 +174,21 @@ struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler
 		return NULL;
 	}
 	s->cb = *cb;
+	s->proc_iters = hmap__new(sizeof(pid_t), sizeof(struct bpf_link *));
+	if (!s->proc_iters) {
+		*err = -ENOMEM;
+		goto err_free;
+	}
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		*err = s->ncpus ? s->ncpus : -EINVAL;
 		goto err_free;
 	}
-	*err = load_skel(s, o, o->wall_period_ns);
-	if (*err && o->wall_period_ns) {
+	*err = load_skel(s, o, o->wall);
+	if (*err && o->wall) {
 		/*
-		 * A kernel without what wall mode needs (tracepoints with BTF
-		 * 5.5, task iterators 5.8, task storage 5.11, bpf_loop 5.17 for
-		 * its walks) still samples CPU time: say so, go on.
+		 * A kernel without what wall mode needs (task iterators, 5.8)
+		 * still samples CPU time: say so, go on.
 		 */
 		pybpfprof_bpf__destroy(s->skel);
 		s->skel = NULL;
@@ -376,11 +378,20 @@ void sampler__stop(struct sampler *s)
 	s->pfds = NULL;
 }
 
+static int destroy_link(const void *key, void *value, void *ctx)
+{
+	bpf_link__destroy(*(struct bpf_link **)value);
+	return 0;
+}
+
 void sampler__close(struct sampler *s)
 {
 	if (!s)
 		return;
 	sampler__stop(s);
+	if (s->proc_iters)
+		hmap__for_each(s->proc_iters, destroy_link, NULL);
+	hmap__free(s->proc_iters);
 	ring_buffer__free(s->rb);
 	pybpfprof_bpf__destroy(s->skel);
 	free(s);
@@ -418,32 +429,124 @@ int sampler__unwant_pid(struct sampler *s, pid_t pid)
 	return err == -ENOENT ? 0 : err;
 }
 
-int sampler__scan_offcpu(struct sampler *s, __u64 until_ns)
+/* Run one iterator link to its end, each record to on_offcpu(). Count or -errno. */
+static int iter_read(struct sampler *s, struct bpf_link *link)
 {
-	struct offcpu_scan_rec rec;
-	struct bpf_link *link = s->skel->links.offcpu_scan;
+	struct offcpu_scan_rec recs[64];
+	size_t have = 0;
 	int fd, n = 0, err = 0;
 	ssize_t got;
 
-	if (!link)
-		return -ENOTSUP;
-	s->skel->bss->scan_until_ns = until_ns;
 	fd = bpf_iter_create(bpf_link__fd(link));
 	if (fd < 0)
 		return -errno;
-	/* Records are written whole into the seq_file: read them one at a time. */
-	while ((got = read(fd, &rec, sizeof(rec))) > 0) {
-		if (got != sizeof(rec)) {
-			err = -EIO;
-			break;
-		}
-		s->cb.on_offcpu(&rec, s->cb.ctx);
-		n++;
+	/* Records go whole into the seq_file; a read may still end inside one. */
+	while ((got = read(fd, (char *)recs + have, sizeof(recs) - have)) > 0) {
+		size_t whole;
+
+		have += got;
+		whole = have / sizeof(recs[0]);
+		for (size_t i = 0; i < whole; i++)
+			s->cb.on_offcpu(&recs[i], s->cb.ctx);
+		n += whole;
+		have -= whole * sizeof(recs[0]);
+		memmove(recs, (char *)recs + whole * sizeof(recs[0]), have);
 	}
 	if (got < 0)
 		err = -errno;
+	else if (have)
+		err = -EIO;
 	close(fd);
 	return err ?: n;
+}
+
+/* The iterator over @pid's threads alone (6.1+), made on first use. */
+static struct bpf_link *proc_iter(struct sampler *s, pid_t pid, int *err)
+{
+	union bpf_iter_link_info info = { .task.pid = pid };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info,
+		    .link_info_len = sizeof(info));
+	struct bpf_link **slot;
+	bool created;
+
+	slot = hmap__insert(s->proc_iters, &pid, &created);
+	if (!slot) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	if (!created)
+		return *slot;
+	*slot = bpf_program__attach_iter(s->skel->progs.offcpu_scan, &opts);
+	if (!*slot) {
+		/*
+		 * 6.1+ takes any number (a process gone yields no task):
+		 * a refusal is a kernel without them (5.10: E2BIG).
+		 */
+		*err = -errno;
+		hmap__delete(s->proc_iters, &pid);
+		if (*err != -ENOMEM)
+			s->proc_iters_refused = true;
+		return NULL;
+	}
+	/*
+	 * A kernel that took the process and ignored it would walk every
+	 * task for each: only a link whose info names it is one.
+	 */
+	if (!s->proc_iters_checked) {
+		struct bpf_link_info li = {};
+		__u32 len = sizeof(li);
+
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(*slot), &li, &len) ||
+		    li.iter.task.pid != (__u32)pid) {
+			s->proc_iters_refused = true;
+			bpf_link__destroy(*slot);
+			hmap__delete(s->proc_iters, &pid);
+			*err = -EOPNOTSUPP;
+			return NULL;
+		}
+		s->proc_iters_checked = true;
+	}
+	return *slot;
+}
+
+int sampler__scan_offcpu(struct sampler *s, const pid_t *pids, size_t npids)
+{
+	struct bpf_link *link;
+	int n = 0, got, err = 0;
+
+	if (!s->skel->links.offcpu_scan)
+		return -ENOTSUP;
+	if (!pids || s->proc_iters_refused)
+		return iter_read(s, s->skel->links.offcpu_scan);
+	for (size_t i = 0; i < npids; i++) {
+		link = proc_iter(s, pids[i], &err);
+		if (!link && err == -ENOMEM)
+			return err;
+		/* Before 6.1 a task iterator cannot be given a process: all of them. */
+		if (s->proc_iters_refused)
+			return iter_read(s, s->skel->links.offcpu_scan);
+		if (!link)
+			continue;	/* gone meanwhile */
+		got = iter_read(s, link);
+		if (got > 0)
+			n += got;
+	}
+	return n;
+}
+
+bool sampler__proc_iters_refused(const struct sampler *s)
+{
+	return s->proc_iters_refused;
+}
+
+void sampler__forget_proc(struct sampler *s, pid_t pid)
+{
+	struct bpf_link **link = s->proc_iters ? hmap__find(s->proc_iters, &pid) : NULL;
+
+	if (!link)
+		return;
+	bpf_link__destroy(*link);
+	hmap__delete(s->proc_iters, &pid);
 }
 
 int sampler__drain(struct sampler *s)

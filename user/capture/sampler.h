@@ -21,7 +21,7 @@ struct sampler_callbacks {
 	void (*on_sample)(const struct sample_hdr *hdr, const struct py_frame *frames,
 			  const struct native_part *native, void *ctx);
 	void (*on_event)(const struct pyprof_event *e, void *ctx);
-	/* Wall mode: a thread still off CPU, found by sampler__scan_offcpu(). */
+	/* Wall mode: a thread off CPU, found by sampler__scan_offcpu(). */
 	void (*on_offcpu)(const struct offcpu_scan_rec *r, void *ctx);
 	void *ctx;
 };
@@ -30,7 +30,7 @@ struct sampler_opts {
 	unsigned int max_depth;
 	bool pid_filter;
 	size_t ring_size;	/* bytes, power of two */
-	__u64 wall_period_ns;	/* wall mode: 1e9 / HZ; 0: CPU mode */
+	bool wall;		/* wall mode: the off-CPU snapshot's iterator too */
 	unsigned int native_stack;	/* --native: bytes of user stack to copy; 0: off */
 	bool kernel_stacks;	/* --kernel */
 	bool tail_walker;	/* the pre-5.17 walker even where bpf_loop exists (tests) */
@@ -74,10 +74,17 @@ int sampler__want_pid(struct sampler *s, pid_t pid, bool children);
 int sampler__unwant_pid(struct sampler *s, pid_t pid);
 
 /*
- * Wall mode: claim the off-CPU time, up to @until_ns (0: now), of every
- * Python thread still off CPU; on_offcpu() gets each. Count or -errno.
+ * Wall mode's snapshot: on_offcpu() gets every thread of a profiled
+ * process that is off CPU now, from an iterator over every task, or
+ * (@pids not NULL, and on 6.1+) over the threads of these @npids
+ * processes only, which costs less when they are few among many tasks.
+ * Count or -errno.
  */
-int sampler__scan_offcpu(struct sampler *s, __u64 until_ns);
+int sampler__scan_offcpu(struct sampler *s, const pid_t *pids, size_t npids);
+/* The kernel cannot give a task iterator one process (before 6.1): found at first use. */
+bool sampler__proc_iters_refused(const struct sampler *s);
+/* A process is gone or no longer profiled: its own iterator goes. */
+void sampler__forget_proc(struct sampler *s, pid_t pid);
 /* Consume every record now in the rings (events first): count or -errno. */
 int sampler__drain(struct sampler *s);
 void sampler__counters(struct sampler *s, __u64 out[CNT_MAX]);

@@ -425,8 +425,6 @@ static void rotate(struct agent *ag, __u64 now)
 {
 	profiler__poll(ag->s.prof);
 	while (ag->cur_end + CLOSE_GRACE_NS <= now) {
-		/* Threads still off CPU: their time up to the end, in this window. */
-		profiler__account_offcpu(ag->s.prof, ag->cur_end);
 		struct agg *next = agg__new();
 
 		if (!next) {
@@ -633,7 +631,6 @@ static void shut_down(struct agent *ag)
 		 * freed with it, and the last window would claim their time.
 		 */
 		rotate(ag, now + CLOSE_GRACE_NS);
-		profiler__account_offcpu(ag->s.prof, 0);
 		profiler__remove_window(ag->s.prof, ag->cur);
 		if (now > ag->cur_start)
 			submit(ag, ag->cur, ag->cur_start, now);

@@ -90,6 +90,16 @@ void session__check(struct session *s, const struct cli_opts *o)
 	raise_priority(o->verbose > 0);
 }
 
+/* Wall mode: a snapshot of the threads off CPU, and the next one armed. */
+static void on_snapshot(struct loop *l, void *ctx)
+{
+	struct session *s = ctx;
+	__u64 ns = profiler__offcpu_snapshot(s->prof);
+
+	if (ns)
+		loop__set_timer(s->snapshot, ns, 0);
+}
+
 static void on_drain(struct loop *l, void *ctx)
 {
 	struct session *s = ctx;
@@ -107,7 +117,11 @@ static void on_drain(struct loop *l, void *ctx)
 static double redraw_mean_ns(const struct session *s)
 {
 	double mean = REDRAW_PERIODS * (double)NSEC_PER_SEC / s->o->frequency;
-	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* Read once: sysconf() opens /sys/devices/system/cpu/online each time. */
+	static long ncpus;
+
+	if (!ncpus)
+		ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	double floor = (ncpus > 0 ? ncpus : 1) * (double)REDRAW_CPU_NS;
 
 	return mean > floor ? mean : floor;
@@ -203,11 +217,17 @@ int session__load(struct session *s)
 		.kernel = o->kernel,
 		.verbose = o->verbose > 0,
 		/*
-		 * Wall mode counts off-CPU time on a grid of exactly 1/HZ: its
-		 * on-CPU samples keep that grid too, so both weigh the same.
+		 * Wall mode: an off-CPU sample is 1/HZ s exactly, so the on-CPU
+		 * ones keep the fixed grid (random periods sample at up to 1.1
+		 * HZ); its snapshots are the ones drawn at random moments.
 		 */
 		.jitter = !o->no_jitter && !o->wall,
 		/* Tests run the pre-5.17 walker on any kernel with this. */
+		/* Tests choose wall mode's iterator: "all" or "process". */
+		.wall_iter = !getenv("PYBPFPROF_WALL_ITER") ? OFFCPU_ITER_AUTO :
+			     !strcmp(getenv("PYBPFPROF_WALL_ITER"), "all") ? OFFCPU_ITER_ALL :
+			     !strcmp(getenv("PYBPFPROF_WALL_ITER"), "process") ?
+			     OFFCPU_ITER_PROCESS : OFFCPU_ITER_AUTO,
 		.tail_walker = getenv("PYBPFPROF_TAIL_WALKER") &&
 			       !strcmp(getenv("PYBPFPROF_TAIL_WALKER"), "1"),
 	};
@@ -274,6 +294,11 @@ int session__start(struct session *s)
 			s->cmd_status = err == -ENOENT ? 127 : 126;
 			return err;
 		}
+	}
+	if (s->o->wall) {
+		s->snapshot = loop__add_timer(s->loop, 1, 0, on_snapshot, s);
+		if (!s->snapshot)
+			return -errno;
 	}
 	if (s->o->duration &&
 	    !loop__add_timer(s->loop, (__u64)(s->o->duration * NSEC_PER_SEC), 0, on_duration, s))
@@ -353,9 +378,14 @@ void session__print_summary(struct session *s, double duration)
 	if (c[CNT_EVENTS_LOST])
 		fprintf(stderr, ", %llu process events lost",
 			(unsigned long long)c[CNT_EVENTS_LOST]);
-	if (c[CNT_OFFCPU_LOST])
-		fprintf(stderr, ", %llu off-CPU spans not recorded (map full)",
-			(unsigned long long)c[CNT_OFFCPU_LOST]);
+	if (st.offcpu_samples || st.offcpu_unread)
+		fprintf(stderr, ", %llu off-CPU samples (%llu stacks read, %llu lost: the thread "
+			"ran while read)", (unsigned long long)st.offcpu_samples,
+			(unsigned long long)st.offcpu_walks, (unsigned long long)st.offcpu_unread);
+	if (st.offcpu_late_points || st.offcpu_failed_snapshots)
+		fprintf(stderr, ", %llu off-CPU periods taken late, %llu snapshots failed",
+			(unsigned long long)st.offcpu_late_points,
+			(unsigned long long)st.offcpu_failed_snapshots);
 	if (st.gil_filtered)
 		fprintf(stderr, ", %llu left out by --gil", (unsigned long long)st.gil_filtered);
 	if (st.native_unwound)
@@ -371,6 +401,11 @@ void session__print_summary(struct session *s, double duration)
 			(unsigned long long)st.code_failures, (unsigned long long)st.cache_resets,
 			(unsigned long long)st.tlbc_frames, (unsigned long long)st.tlbc_failures,
 			(unsigned long long)st.stale_repaired);
+	if (s->o->verbose && st.offcpu_snapshots)
+		fprintf(stderr, "pybpfprof: off-CPU snapshots: %llu, %llu of them by an iterator "
+			"per process%s\n", (unsigned long long)st.offcpu_snapshots,
+			(unsigned long long)st.offcpu_by_process,
+			st.offcpu_process_refused ? " (this kernel has none: Linux 6.1+)" : "");
 	if (s->o->verbose && s->redraws)
 		fprintf(stderr, "pybpfprof: sampling periods re-drawn %llu times, %.1f us each "
 			"(all CPUs), %.3f%% of the run\n", s->redraws,

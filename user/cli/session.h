@@ -36,6 +36,7 @@ struct session {
 	unsigned long long poll_failures;
 	int poll_err;
 	struct loop_timer *redraw;	/* jitter: re-draws the sampling periods */
+	struct loop_timer *snapshot;	/* wall mode: the threads off CPU, once a period */
 	unsigned long long redraw_failures;
 	unsigned long long redraws;	/* re-draws done, and the time they took */
 	__u64 redraw_ns;

@@ -56,12 +56,16 @@ static __u32 buf_u32(const __u8 *b, __s16 off)
 	return v;
 }
 
+/*
+ * One system call a frame: the next frame's read carries the checksum
+ * window of the code object just recorded.
+ */
 unsigned int pywalk__stack(pid_t pid, const struct py_proc_info *pi, __u64 tstate,
-			   struct py_frame *out, unsigned int max, __u16 *flags)
+			   struct py_frame *out, unsigned int max, __u16 *flags, __u64 *top)
 {
 	__u8 fb[PYBPFPROF_FRAME_BUF_SIZE + 8];
-	unsigned int n = 0, size = pi->frame_read_size;
-	__u64 frame, code, back, window[4];
+	unsigned int n = 0, size = pi->frame_read_size, got;
+	__u64 frame, code, back, window[4], cksum_at;
 
 	*flags = 0;
 	if (size > PYBPFPROF_FRAME_BUF_SIZE)
@@ -69,43 +73,52 @@ unsigned int pywalk__stack(pid_t pid, const struct py_proc_info *pi, __u64 tstat
 	frame = rd_ptr(pid, tstate + pi->tstate_frame);
 	if (frame && valid(pi->cframe_frame))
 		frame = rd_ptr(pid, frame + pi->cframe_frame);
+	*top = frame;
+	memset(fb, 0, sizeof(fb));
+	if (frame && remote__read(pid, frame, fb, size)) {
+		*flags |= SAMPLE_READ_ERROR;
+		return 0;
+	}
 	/* As in the kernel: shim frames take steps too, one per Python frame. */
 	for (unsigned int step = 0; frame && step < 2 * PYBPFPROF_MAX_DEPTH; step++) {
-		__u32 lasti, cksum = 0, tlbc;
+		__u32 lasti, tlbc;
 
+		code = buf_u64(fb, pi->frame_code) & pi->code_ptr_mask;
+		back = buf_u64(fb, pi->frame_back);
+		cksum_at = 0;
+		if (!(valid(pi->frame_owner) && fb[pi->frame_owner] >= pi->owner_skip_min) &&
+		    !(pi->none_addr && code == pi->none_addr) && code) {
+			if (n >= max) {
+				*flags |= SAMPLE_TRUNCATED;
+				return n;
+			}
+			if (pi->instr_kind == PY_INSTR_POINTER)
+				lasti = (__u32)(buf_u64(fb, pi->frame_instr) - code);
+			else
+				lasti = buf_u32(fb, pi->frame_instr);
+			cksum_at = code + pi->code_cksum;
+			if (valid(pi->frame_tlbc) && !(code >> PY_FRAME_TLBC_SHIFT)) {
+				tlbc = buf_u32(fb, pi->frame_tlbc);
+				if (tlbc > PY_FRAME_TLBC_UNKNOWN)
+					tlbc = PY_FRAME_TLBC_UNKNOWN;
+				code |= (__u64)tlbc << PY_FRAME_TLBC_SHIFT;
+			}
+			out[n].code = code;
+			out[n].lasti = lasti;
+			out[n].cksum = 0;
+			n++;
+		}
+		frame = back;
 		memset(fb, 0, sizeof(fb));
-		if (remote__read(pid, frame, fb, size)) {
+		got = remote__read2(pid, cksum_at, window, sizeof(window), frame, fb, size);
+		if (got & 1)
+			out[n - 1].cksum = py_code_cksum(window);
+		/* A failed first read stops the second: try it alone. */
+		if (frame && !(got & 2) && (!cksum_at || (got & 1) ||
+					    remote__read(pid, frame, fb, size))) {
 			*flags |= SAMPLE_READ_ERROR;
 			return n;
 		}
-		code = buf_u64(fb, pi->frame_code) & pi->code_ptr_mask;
-		back = buf_u64(fb, pi->frame_back);
-		if ((valid(pi->frame_owner) && fb[pi->frame_owner] >= pi->owner_skip_min) ||
-		    (pi->none_addr && code == pi->none_addr) || !code) {
-			frame = back;
-			continue;
-		}
-		if (n >= max) {
-			*flags |= SAMPLE_TRUNCATED;
-			return n;
-		}
-		if (pi->instr_kind == PY_INSTR_POINTER)
-			lasti = (__u32)(buf_u64(fb, pi->frame_instr) - code);
-		else
-			lasti = buf_u32(fb, pi->frame_instr);
-		if (!remote__read(pid, code + pi->code_cksum, window, sizeof(window)))
-			cksum = py_code_cksum(window);
-		if (valid(pi->frame_tlbc) && !(code >> PY_FRAME_TLBC_SHIFT)) {
-			tlbc = buf_u32(fb, pi->frame_tlbc);
-			if (tlbc > PY_FRAME_TLBC_UNKNOWN)
-				tlbc = PY_FRAME_TLBC_UNKNOWN;
-			code |= (__u64)tlbc << PY_FRAME_TLBC_SHIFT;
-		}
-		out[n].code = code;
-		out[n].lasti = lasti;
-		out[n].cksum = cksum;
-		n++;
-		frame = back;
 	}
 	if (frame)
 		*flags |= SAMPLE_TRUNCATED;
@@ -125,13 +138,16 @@ __u64 pywalk__gil(pid_t pid, const struct py_proc_info *pi, __u64 tstate)
 
 __u8 pywalk__gil_state(pid_t pid, const struct py_proc_info *pi, __u64 tstate, __u64 gil)
 {
+	__u32 locked = 0;
+	__u64 holder = 0;
+
 	switch (pi->gil_kind) {
 	case GIL_KIND_HOLDER:
-		if (!gil)
+		/* Both fields in one system call. */
+		if (!gil || remote__read2(pid, gil + pi->gil_locked, &locked, sizeof(locked),
+					  gil + pi->gil_holder, &holder, sizeof(holder)) != 3)
 			return GIL_STATE_UNKNOWN;
-		if (rd_u32(pid, gil + pi->gil_locked) && rd_ptr(pid, gil + pi->gil_holder) == tstate)
-			return GIL_STATE_HELD;
-		return GIL_STATE_NONE;
+		return locked && holder == tstate ? GIL_STATE_HELD : GIL_STATE_NONE;
 	case GIL_KIND_FREE:
 		if (!valid(pi->tstate_status))
 			return GIL_STATE_UNKNOWN;
