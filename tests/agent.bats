@@ -64,6 +64,8 @@ wait_http() {
 	bad --output-dir "$T" --label 9x=y
 	bad --output-dir "$T" --label pid=1
 	bad --output-dir "$T" --label a=1 --label a=2
+	bad --output-dir "$T" --label "a=caf$(printf '\xe9')"
+	[[ "$stderr" == *"not valid UTF-8"* ]]
 	bad --push ftp://example.com
 	bad --push http://127.0.0.1:1 --max-queue 1K
 	bad --output-dir "$T" --push-header 'no colon here'

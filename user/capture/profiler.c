@@ -14,7 +14,6 @@
 #include "profiler.h"
 #include "pytarget.h"
 #include "offcpu.h"
-#include "pywalk.h"
 #include "syscalls.h"
 #include "mixed.h"
 #include "sampler.h"
@@ -33,7 +32,6 @@
  * again, and every symbolizer and window forgets the old ones.
  */
 #define MAX_DICT_FRAMES (1U << 20)
-/* Wall mode: threads still off CPU are accounted this often. */
 #define NO_ID ((__u32)-1)
 /* Room for a whole stack: Python, native, kernel frames and markers. */
 #define MAX_STACK_IDS MIXED_MAX_IDS
@@ -372,10 +370,6 @@ static int window_count(struct profiler *p, struct window *w, const struct py_pr
 	return agg__add_stack(w->agg, proc_id, tid, tname, p->wids, n, flags, weight);
 }
 
-/*
- * Wall mode: the stack of a thread that stopped outside a system call,
- * sent as it stopped; its weight comes when it runs again.
- */
 /* The "[off-CPU: WHY]" pseudo-frame's dictionary id. */
 static __u32 offcpu_frame(struct profiler *p, __u16 why)
 {

@@ -25,6 +25,7 @@
 #include "push.h"
 #include "scrape.h"
 #include "session.h"
+#include "utf8.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 /*
@@ -215,6 +216,9 @@ static void add_label(struct agent_opts *a, const char *arg)
 		    "([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", arg);
 	if (strlen(eq + 1) > 2048 || !eq[1])
 		die("invalid --label '%s': the value must be 1 to 2048 characters", arg);
+	/* Protobuf strings (pprof, the push) and Prometheus label values are UTF-8. */
+	if (!utf8__valid(eq + 1, strlen(eq + 1)))
+		die("invalid --label %.*s=...: the value is not valid UTF-8", (int)(eq - arg), arg);
 	if (a->nlabels == MAX_LABELS)
 		die("too many --label options (at most %d)", MAX_LABELS);
 	name = strndup(arg, eq - arg);

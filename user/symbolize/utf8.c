@@ -69,6 +69,21 @@ static size_t valid_seq(const unsigned char *p, size_t len, __u32 *cp)
 	return n;
 }
 
+bool utf8__valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+	__u32 cp;
+
+	while (i < len) {
+		n = valid_seq(p + i, len - i, &cp);
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 char *utf8__sanitize(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
