@@ -2,14 +2,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include "array.h"
 #include "hmap.h"
 #include "offcpu.h"
 #include "pywalk.h"
 #include "remote.h"
 
-/* arch/x86/entry/syscalls/syscall_64.tbl, as the kernel side stores it (+ 1). */
-#define OFFCPU_FUTEX (202 + 1)
+/* futex(2) as the kernel side stores a system call: its number + 1. */
+#define OFFCPU_FUTEX (SYS_futex + 1)
 /* Snapshots a thread may go unseen off CPU (running, or gone) before it is forgotten. */
 #define FORGET_AFTER 256
 
@@ -25,7 +26,8 @@ struct thread_seen {
 	__u16 flags;
 	__u16 why;
 	__u8 gil_state;
-	unsigned int n, cap;
+	unsigned int n;
+	size_t cap;
 	struct py_frame *frames;
 	struct offcpu_ids ids;
 };
@@ -33,7 +35,6 @@ struct thread_seen {
 struct offcpu {
 	struct hmap *threads;	/* tid -> struct thread_seen * */
 	__u64 generation;
-	struct py_frame *check;	/* the re-read of a leaf */
 };
 
 struct offcpu *offcpu__new(void)
@@ -43,8 +44,7 @@ struct offcpu *offcpu__new(void)
 	if (!o)
 		return NULL;
 	o->threads = hmap__new(sizeof(__u32), sizeof(struct thread_seen *));
-	o->check = calloc(1, sizeof(*o->check));
-	if (!o->threads || !o->check) {
+	if (!o->threads) {
 		offcpu__free(o);
 		return NULL;
 	}
@@ -74,7 +74,6 @@ void offcpu__free(struct offcpu *o)
 	if (o->threads)
 		hmap__for_each(o->threads, free_one, NULL);
 	hmap__free(o->threads);
-	free(o->check);
 	free(o);
 }
 
@@ -121,20 +120,14 @@ static __u64 thread_tstate(struct thread_seen *t, const struct py_proc_info *pi)
 }
 
 /* Walk @t's stack into its entry; false when it moved while being read. */
-static bool thread_walk(struct offcpu *o, struct thread_seen *t, const struct py_proc_info *pi,
-			unsigned int max)
+static bool thread_walk(struct thread_seen *t, const struct py_proc_info *pi, unsigned int max)
 {
+	struct py_frame check;
 	__u64 top = 0, again = 0;
 	__u16 flags;
 
-	if (t->cap < max) {
-		struct py_frame *v = realloc(t->frames, max * sizeof(*v));
-
-		if (!v)
-			return false;
-		t->frames = v;
-		t->cap = max;
-	}
+	if (array__reserve((void **)&t->frames, &t->cap, max, sizeof(*t->frames)))
+		return false;
 	t->n = pywalk__stack(t->pid, pi, t->tstate, t->frames, max, &t->flags, &top);
 	if (!t->n)
 		return true;
@@ -143,9 +136,8 @@ static bool thread_walk(struct offcpu *o, struct thread_seen *t, const struct py
 	 * instruction of its leaf; a thread back in the same wait has not,
 	 * and its stack is the same one anyway.
 	 */
-	if (pywalk__stack(t->pid, pi, t->tstate, o->check, 1, &flags, &again) != 1 ||
-	    again != top || o->check->code != t->frames[0].code ||
-	    o->check->lasti != t->frames[0].lasti)
+	if (pywalk__stack(t->pid, pi, t->tstate, &check, 1, &flags, &again) != 1 ||
+	    again != top || check.code != t->frames[0].code || check.lasti != t->frames[0].lasti)
 		return false;
 	return true;
 }
@@ -163,7 +155,7 @@ int offcpu__stack(struct offcpu *o, pid_t pid, const struct py_proc_info *pi,
 		t->stack_ok = false;
 		t->ids.gen = 0;
 		t->n = 0;
-		if (max && thread_tstate(t, pi) && !thread_walk(o, t, pi, max))
+		if (max && thread_tstate(t, pi) && !thread_walk(t, pi, max))
 			return -EAGAIN;
 		gil_wait = r->offcpu == OFFCPU_FUTEX && t->gil && r->futex_addr >= t->gil &&
 			   r->futex_addr < t->gil + pi->gil_size;

@@ -222,12 +222,12 @@ int session__load(struct session *s)
 		 * HZ); its snapshots are the ones drawn at random moments.
 		 */
 		.jitter = !o->no_jitter && !o->wall,
-		/* Tests run the pre-5.17 walker on any kernel with this. */
 		/* Tests choose wall mode's iterator: "all" or "process". */
 		.wall_iter = !getenv("PYBPFPROF_WALL_ITER") ? OFFCPU_ITER_AUTO :
 			     !strcmp(getenv("PYBPFPROF_WALL_ITER"), "all") ? OFFCPU_ITER_ALL :
 			     !strcmp(getenv("PYBPFPROF_WALL_ITER"), "process") ?
 			     OFFCPU_ITER_PROCESS : OFFCPU_ITER_AUTO,
+		/* Tests run the pre-5.17 walker on any kernel with this. */
 		.tail_walker = getenv("PYBPFPROF_TAIL_WALKER") &&
 			       !strcmp(getenv("PYBPFPROF_TAIL_WALKER"), "1"),
 	};

@@ -3,9 +3,8 @@
  * The kernel's frame walk, done from userspace with process_vm_readv(),
  * for a thread that is not running (wall mode: a thread found off CPU by
  * a snapshot, whose memory the kernel cannot read from another task's
- * context). Same
- * rules, same records (struct py_frame), so the symbolizer cannot tell
- * them apart. Every read may fail; every loop is bounded.
+ * context). Same rules, same records (struct py_frame), so the
+ * symbolizer cannot tell them apart. Every read may fail; every loop is bounded.
  */
 #ifndef __PYWALK_H
 #define __PYWALK_H
