@@ -355,6 +355,20 @@ wait_started() {
 	sleep "${1:-0.5}"
 }
 
+# wait_sampling PID [TIMEOUT]: wait until the profiler PID samples (its
+# perf events are open, after the BPF load), so a process started next is
+# one it sees start. After TIMEOUT seconds (default 15) it returns all the
+# same: the assertions decide.
+wait_sampling() {
+	local pid=$1 timeout=${2:-15} i
+	for ((i = 0; i < timeout * 20; i++)); do
+		ls -l "/proc/$pid/fd" 2>/dev/null | grep -q perf_event && return 0
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	echo "wait_sampling: pid $pid did not start sampling in ${timeout} s" >&2
+}
+
 # wait_busy PID [CPU_SECONDS] [TIMEOUT]: wait until PID (all its threads)
 # has used CPU_SECONDS (default 0.3) of CPU, more than interpreter startup
 # takes, so it is in its hot loop. After TIMEOUT seconds (default 15) it

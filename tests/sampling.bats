@@ -37,7 +37,8 @@ late_process() {
 	local out=$BATS_TEST_TMPDIR/late.folded prof
 	start_workload "$PYBPFPROF" -F 199 -d 4 -f folded -o "$out"
 	prof=$LAST_PID
-	sleep 1
+	wait_sampling "$prof"
+	sleep 0.3
 	start_workload "$PY" "$F" 2.5
 	local pid=$LAST_PID
 	wait "$prof"
@@ -54,7 +55,8 @@ short_process() {
 	local f=$WORKLOADS/short.py out=$BATS_TEST_TMPDIR/short.folded prof pid
 	start_workload "$PYBPFPROF" -F 499 -d 3 -f folded -o "$out"
 	prof=$LAST_PID
-	sleep 1.2
+	wait_sampling "$prof"
+	sleep 0.3
 	"$PY" "$f" &
 	pid=$!
 	wait "$pid"
