@@ -132,7 +132,7 @@ int walk_tail(struct bpf_perf_event_data *ctx)
 	/* Out of tail calls: the record ends here, marked truncated. */
 done:
 	id = bpf_get_current_pid_tgid();
-	walk_submit(ws, s, id >> 32, (__u32)id, 1, OFFCPU_NONE, ws->gil, ws->ktime, 0);
+	walk_submit(ws, s, id >> 32, (__u32)id, ws->gil, ws->ktime, 0);
 	return 0;
 }
 

@@ -129,7 +129,7 @@ static __always_inline int native_submit(void *ctx, struct walk_state *ws, struc
 	if (!buf)
 		return -1;
 	np = &buf->np;
-	walk_header(s, c, tgid, tid, 1, OFFCPU_NONE, gil, ktime, SAMPLE_NATIVE);
+	walk_header(s, c, tgid, tid, gil, ktime, SAMPLE_NATIVE);
 
 	native_regs(np);
 	st = native_copy_stack(buf, np->regs[PY_NATIVE_SP],

@@ -48,8 +48,7 @@ static __always_inline int sample_tick(struct bpf_perf_event_data *ctx, bool nat
 		native_sample(ctx, pi, tgid, tid, tstate, gil_state(pi, tstate, gil),
 			      bpf_ktime_get_ns());
 	else
-		emit_stack(pi, tgid, tid, tstate, 1, OFFCPU_NONE, gil_state(pi, tstate, gil),
-			   bpf_ktime_get_ns(), 0);
+		emit_stack(pi, tgid, tid, tstate, gil_state(pi, tstate, gil), bpf_ktime_get_ns(), 0);
 	return 0;
 }
 

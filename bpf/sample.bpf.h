@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * One sample record: the current thread's Python stack, walked and
- * copied into the ring, with its weight, where the thread was (on CPU,
- * or off CPU and why) and its GIL state. Shared by the CPU-clock sampler
- * and, in wall mode, the switch-in of a thread that was off CPU.
+ * copied into the ring, with its GIL state. Written by the CPU-clock
+ * sampler for the thread it interrupted (wall mode's threads off CPU are
+ * read by userspace, from the snapshot's task iterator).
  */
 #ifndef __SAMPLE_BPF_H
 #define __SAMPLE_BPF_H
@@ -68,8 +68,7 @@ static __always_inline struct walk_state *walk_start(const struct py_proc_info *
  * 0, or -1 when there was nothing to send (no frame, ring full).
  */
 static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid, __u32 tid,
-				      __u64 tstate, __u32 weight, __u16 offcpu, __u8 gil,
-				      __u64 ktime, __u16 extra_flags)
+				      __u64 tstate, __u8 gil, __u64 ktime, __u16 extra_flags)
 {
 	struct sample_buf *s = NULL;
 	struct walk_state *ws = walk_start(pi, tstate, &s);
@@ -77,7 +76,7 @@ static __always_inline int emit_stack(const struct py_proc_info *pi, __u32 tgid,
 	if (!ws)
 		return -1;
 	walk_frames(ws, s);
-	return walk_submit(ws, s, tgid, tid, weight, offcpu, gil, ktime, extra_flags);
+	return walk_submit(ws, s, tgid, tid, gil, ktime, extra_flags);
 }
 
 #endif /* __SAMPLE_BPF_H */

@@ -229,8 +229,8 @@ static __always_inline bool walk_end(struct walk_ctx *c)
 
 /* The record's header: who, when, where, and the walk's flags with @extra_flags. */
 static __always_inline void walk_header(struct sample_buf *s, const struct walk_ctx *c,
-					__u32 tgid, __u32 tid, __u32 weight, __u16 offcpu,
-					__u8 gil, __u64 ktime, __u16 extra_flags)
+					__u32 tgid, __u32 tid, __u8 gil, __u64 ktime,
+					__u16 extra_flags)
 {
 	s->hdr.tgid = tgid;
 	s->hdr.tid = tid;
@@ -238,27 +238,22 @@ static __always_inline void walk_header(struct sample_buf *s, const struct walk_
 	s->hdr.cpu = bpf_get_smp_processor_id();
 	s->hdr.nframes = c->n;
 	s->hdr.flags = c->flags | extra_flags;
-	s->hdr.weight = weight;
-	s->hdr.offcpu = offcpu;
 	s->hdr.gil = gil;
-	s->hdr.pad = 0;
 }
 
 /*
- * The walk is over: flag, count and ship the record, with its weight,
- * where the thread was and its GIL state. 0, or -1 when there was
- * nothing to send (no frame, ring full).
+ * The walk is over: flag, count and ship the record, with the thread's
+ * GIL state. 0, or -1 when there was nothing to send (no frame, ring full).
  */
 static __always_inline int walk_submit(struct walk_state *ws, struct sample_buf *s, __u32 tgid,
-				       __u32 tid, __u32 weight, __u16 offcpu, __u8 gil,
-				       __u64 ktime, __u16 extra_flags)
+				       __u32 tid, __u8 gil, __u64 ktime, __u16 extra_flags)
 {
 	struct walk_ctx *c = &ws->w;
 	__u32 size;
 
 	if (!walk_end(c))
 		return -1;
-	walk_header(s, c, tgid, tid, weight, offcpu, gil, ktime, extra_flags);
+	walk_header(s, c, tgid, tid, gil, ktime, extra_flags);
 	size = sizeof(s->hdr) + (c->n & (PYBPFPROF_MAX_DEPTH - 1)) * sizeof(struct py_frame);
 	if (c->n >= PYBPFPROF_MAX_DEPTH)
 		size = sizeof(s->hdr) + sizeof(s->frames);

@@ -138,8 +138,8 @@ enum gil_state {
 };
 
 /*
- * Where a sampled thread was (sample_hdr.offcpu): 0 on a CPU; else off
- * CPU: waiting for the GIL, runnable on a run queue, or blocked in system
+ * Where a sampled thread was: 0 on a CPU; else off CPU (wall mode):
+ * waiting for the GIL, runnable on a run queue, or blocked in system
  * call N (stored as N + 1), or blocked in a call we could not tell.
  */
 #define OFFCPU_NONE 0
@@ -154,11 +154,8 @@ struct sample_hdr {
 	__u64 ktime_ns;
 	__u32 cpu;
 	__u16 nframes;
-	__u16 flags;	/* enum sample_flags */
-	__u32 weight;	/* samples it stands for (0 counts as 1) */
-	__u16 offcpu;	/* OFFCPU_* or syscall + 1 */
+	__u8 flags;	/* enum sample_flags */
 	__u8 gil;	/* enum gil_state */
-	__u8 pad;
 	/* followed by nframes struct py_frame, leaf first */
 };
 

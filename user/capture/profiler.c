@@ -422,14 +422,14 @@ static size_t stack_ids(struct profiler *p, struct py_process *proc,
 	return n;
 }
 
+/* One sample the kernel walked, on CPU. */
 static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
-			const struct py_frame *frames, size_t n, __u16 sflags, __u32 weight,
-			__u16 offcpu, __u8 gil)
+			const struct py_frame *frames, size_t n, __u16 sflags, __u8 gil)
 {
-	n = stack_ids(p, proc, frames, n, offcpu);
+	n = stack_ids(p, proc, frames, n, OFFCPU_NONE);
 	count_ids(p, proc, tid, ktime, n,
 		  sflags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR) ? AGG_STACK_TRUNCATED : 0,
-		  weight, gil);
+		  1, gil);
 }
 
 /* Count the stack in p->ids (@n frames, root first) in its windows. */
@@ -477,7 +477,7 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 
 	proc = proc_find(p, hdr->tgid);
 	if (!proc || proc->state != PROC_PYTHON) {
-		p->stats.dropped_samples += hdr->weight ? hdr->weight : 1;
+		p->stats.dropped_samples++;
 		return;
 	}
 	if (native && (!p->opts.gil_only || hdr->gil == GIL_STATE_HELD ||
@@ -489,11 +489,10 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 				       proc->target.major == 3 && proc->target.minor >= 11, hdr,
 				       frames, npy, native, p->ids),
 			  hdr->flags & SAMPLE_TRUNCATED ? AGG_STACK_TRUNCATED : 0,
-			  hdr->weight, hdr->gil);
+			  1, hdr->gil);
 		return;
 	}
-	count_stack(p, proc, hdr->tid, hdr->ktime_ns, frames, hdr->nframes, hdr->flags,
-		    hdr->weight, hdr->offcpu, hdr->gil);
+	count_stack(p, proc, hdr->tid, hdr->ktime_ns, frames, hdr->nframes, hdr->flags, hdr->gil);
 }
 
 /*
