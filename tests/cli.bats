@@ -167,8 +167,8 @@ bpf_prog_ids() {
 	bad_input "ring size '1K'" --ring-size 1K
 	bad_input "ring size 'big'" --ring-size big
 	# One sample at the deepest --max-depth must fit: 4K holds no 256-frame record.
-	bad_input "ring size '4K': one sample of --max-depth 256 frames takes 4136 bytes, so the ring must be at least 8K" --ring-size 4K
-	bad_input "ring size '16K': one sample of --max-depth 1024 frames takes 16424 bytes, so the ring must be at least 32K" --max-depth 1024 --ring-size 16K
+	bad_input "ring size '4K': one sample of --max-depth 256 frames takes 4128 bytes, so the ring must be at least 8K" --ring-size 4K
+	bad_input "ring size '16K': one sample of --max-depth 1024 frames takes 16416 bytes, so the ring must be at least 32K" --max-depth 1024 --ring-size 16K
 }
 
 @test "a full ring buffer is counted and reported, never silent" {
