@@ -86,19 +86,27 @@ slices_at() {
 	retry 3 slices_at 999 4
 }
 
+# rate_near LOW HIGH [ARGS...]: a 2 s profile at 499 Hz whose summary
+# gives a measured rate in (499 * LOW, 499 * HIGH).
+rate_near() {
+	local low=$1 high=$2
+	shift 2
+	profile -F 499 -d 2 "$@" -p "${PIDS[0]}" -f folded
+	[ "$PROFILE_STATUS" -eq 0 ] || { cat "$TEST_ERR" >&2; false; }
+	echo "# $(tail -1 "$TEST_ERR")" >&3
+	[[ "$(tail -1 "$TEST_ERR")" =~ " s at "([0-9]+\.[0-9])" Hz: " ]]
+	awk -v hz="${BASH_REMATCH[1]}" -v lo="$low" -v hi="$high" \
+		'BEGIN { exit !(hz > 499 * lo && hz < 499 * hi) }'
+}
+
 # With random periods the rate is above the one asked for, by up to ln 3
-# (see README): within 15% of it; on the fixed grid within 2%.
+# (see README): within 15% of it; on the fixed grid within 2%. The rate is
+# the ticks over the host's busy time: CPU another process took in bursts
+# on an idle vCPU, which takes no ticks here, can pull one run down (CI
+# saw 436.7 Hz once on the grid), so each gets a second try.
 @test "the summary reports the rate measured, near the one asked for" {
 	run_slices 12 r
 	sleep 0.3
-	profile -F 499 -d 2 -p "${PIDS[0]}" -f folded
-	[ "$PROFILE_STATUS" -eq 0 ] || { cat "$TEST_ERR" >&2; false; }
-	echo "# $(tail -1 "$TEST_ERR")" >&3
-	[[ "$(tail -1 "$TEST_ERR")" =~ " s at "([0-9]+\.[0-9])" Hz: " ]]
-	awk -v hz="${BASH_REMATCH[1]}" 'BEGIN { exit !(hz > 499 * 0.9 && hz < 499 * 1.15) }'
-	profile -F 499 -d 2 --no-jitter -p "${PIDS[0]}" -f folded
-	[ "$PROFILE_STATUS" -eq 0 ] || { cat "$TEST_ERR" >&2; false; }
-	echo "# $(tail -1 "$TEST_ERR")" >&3
-	[[ "$(tail -1 "$TEST_ERR")" =~ " s at "([0-9]+\.[0-9])" Hz: " ]]
-	awk -v hz="${BASH_REMATCH[1]}" 'BEGIN { exit !(hz > 499 * 0.98 && hz < 499 * 1.02) }'
+	retry 2 rate_near 0.9 1.15
+	retry 2 rate_near 0.98 1.02 --no-jitter
 }
