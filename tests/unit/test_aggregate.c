@@ -185,6 +185,48 @@ static void test_stacks(void)
 	agg__free(a);
 }
 
+/* A stack counted again where it is (a parked thread's): the same as counted anew. */
+static void test_stack_refs(void)
+{
+	struct agg *a = agg__new(), *b = agg__new();
+	struct collected c = {};
+	__u32 p, f[2], r1, r2, r3;
+
+	CHECK(agg__serial(a) != 0 && agg__serial(b) != 0 && agg__serial(a) != agg__serial(b));
+	CHECK_EQ_INT(agg__serial(NULL), 0);
+	p = agg__intern_proc(a, 7, "python3");
+	f[0] = agg__intern_frame(a, "<module>", "/w.py", 1, 40);
+	f[1] = agg__intern_frame(a, "wait", "/w.py", 10, 12);
+
+	/* A new stack, then one found: each says where it is. */
+	CHECK_EQ_INT(agg__add_stack_ref(a, p, 7, "T", f, 2, 0, 3, &r1), 0);
+	CHECK_EQ_INT(agg__add_stack_ref(a, p, 8, NULL, f, 1, 0, 1, &r2), 0);
+	CHECK_EQ_INT(agg__add_stack_ref(a, p, 7, NULL, f, 2, 0, 2, &r3), 0);
+	CHECK(r1 != r2);
+	CHECK_EQ_INT(r3, r1);
+	/* Nothing counted, nowhere to say. */
+	CHECK_EQ_INT(agg__add_stack_ref(a, p, 7, NULL, f, 2, 0, 0, &r3), 0);
+	CHECK_EQ_INT(r3, (__u32)-1);
+
+	CHECK_EQ_INT(agg__add_at(a, r1, 10), 0);
+	CHECK_EQ_INT(agg__add_at(a, r2, 4), 0);
+	/* Refs outside the pool are refused and change nothing. */
+	CHECK_EQ_INT(agg__add_at(a, (__u32)-1, 1), -EINVAL);
+	CHECK_EQ_INT(agg__add_at(a, 1u << 30, 1), -EINVAL);
+	CHECK_EQ_INT(agg__add_at(NULL, r1, 1), -EINVAL);
+	CHECK_EQ_INT(agg__add_at(b, r1, 1), -EINVAL);	/* b is empty */
+
+	CHECK_EQ_INT(agg__nr_stacks(a), 2);
+	CHECK_EQ_INT(agg__total_samples(a), 20);
+	CHECK_EQ_INT(agg__for_each_stack(a, collect, &c), 0);
+	CHECK_EQ_INT(c.n, 2);
+	CHECK_EQ_INT(c.s[0].count, 15);
+	CHECK_EQ_STR(c.s[0].thread_name, "T");
+	CHECK_EQ_INT(c.s[1].count, 5);
+	agg__free(a);
+	agg__free(b);
+}
+
 static const struct agg_func *find_func(const struct agg_func *fs, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -401,6 +443,7 @@ int main(void)
 	test_intern_frames();
 	test_intern_procs();
 	test_stacks();
+	test_stack_refs();
 	test_functions();
 	test_sort_ties();
 	test_load();

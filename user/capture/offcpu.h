@@ -17,13 +17,18 @@ struct offcpu;
 /*
  * The caller's own form of a thread's stack (dictionary ids), kept with
  * it so that a stack counted again is not translated again: @gen 0 when
- * the stack has changed since it was made.
+ * the stack has changed since it was made. And where the caller counted
+ * it last (an aggregate's serial, the stack's ref in it, and the flags
+ * it was counted with), so that it is not looked up again either.
  */
 struct offcpu_ids {
 	__u64 gen;
 	size_t n, cap;
 	unsigned int flags;
 	__u32 *v;
+	__u64 agg_serial;
+	__u32 agg_ref;
+	unsigned int agg_flags;
 };
 
 /* One thread's time off CPU, as the snapshot found it. */

@@ -351,9 +351,11 @@ static __u32 window_frame(struct profiler *p, struct window *w, __u32 id)
 }
 
 static int window_count(struct profiler *p, struct window *w, const struct py_process *proc,
-			__u32 tid, const char *tname, size_t n, unsigned int flags, __u32 weight)
+			__u32 tid, const char *tname, size_t n, unsigned int flags, __u32 weight,
+			struct offcpu_ids *seen)
 {
-	__u32 proc_id;
+	__u32 proc_id, ref;
+	int err;
 
 	for (size_t i = 0; i < n; i++) {
 		p->wids[i] = window_frame(p, w, p->ids[i]);
@@ -367,7 +369,24 @@ static int window_count(struct profiler *p, struct window *w, const struct py_pr
 	    agg__set_proc_origin(w->agg, proc_id, proc->origin.service[0] ? proc->origin.service : NULL,
 				 proc->origin.container_id[0] ? proc->origin.container_id : NULL))
 		return -ENOMEM;
-	return agg__add_stack(w->agg, proc_id, tid, tname, p->wids, n, flags, weight);
+	err = agg__add_stack_ref(w->agg, proc_id, tid, tname, p->wids, n, flags, weight, &ref);
+	if (!err && seen) {
+		seen->agg_serial = agg__serial(w->agg);
+		seen->agg_ref = ref;
+		seen->agg_flags = flags;
+	}
+	return err;
+}
+
+/*
+ * A stack counted in @w before, with the same flags (a thread parked off
+ * CPU since): counted again where it is, with no lookup. False if not.
+ */
+static bool window_recount(struct window *w, const struct offcpu_ids *seen, unsigned int flags,
+			   __u32 weight)
+{
+	return seen && seen->agg_serial == agg__serial(w->agg) && seen->agg_flags == flags &&
+	       !agg__add_at(w->agg, seen->agg_ref, weight);
 }
 
 /* The "[off-CPU: WHY]" pseudo-frame's dictionary id. */
@@ -401,12 +420,13 @@ static __u32 offcpu_frame(struct profiler *p, __u16 why)
 }
 
 /*
- * Count @weight samples of one stack (@frames leaf first) in every
- * window whose span holds @ktime: on CPU, or off CPU for the reason
- * @offcpu; @gil is the thread's GIL state.
+ * Count @weight samples of the stack in p->ids in every window whose span
+ * holds @ktime; @gil is the thread's GIL state. @seen: where an off-CPU
+ * thread's stack was counted last (NULL for a CPU sample).
  */
 static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
-		      size_t n, unsigned int flags, __u32 weight, __u8 gil);
+		      size_t n, unsigned int flags, __u32 weight, __u8 gil,
+		      struct offcpu_ids *seen);
 
 /* @frames (leaf first) as dictionary ids in p->ids, root first: their count. */
 static size_t stack_ids(struct profiler *p, struct py_process *proc,
@@ -429,16 +449,17 @@ static void count_stack(struct profiler *p, struct py_process *proc, __u32 tid, 
 	n = stack_ids(p, proc, frames, n, OFFCPU_NONE);
 	count_ids(p, proc, tid, ktime, n,
 		  sflags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR) ? AGG_STACK_TRUNCATED : 0,
-		  1, gil);
+		  1, gil, NULL);
 }
 
 /* Count the stack in p->ids (@n frames, root first) in its windows. */
 static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __u64 ktime,
-		      size_t n, unsigned int flags, __u32 weight, __u8 gil)
+		      size_t n, unsigned int flags, __u32 weight, __u8 gil,
+		      struct offcpu_ids *seen)
 {
 	struct window *late = NULL;
-	bool counted = false;
-	const char *tname;
+	bool counted = false, named = false;
+	const char *tname = NULL;
 
 	if (!weight)
 		weight = 1;
@@ -447,7 +468,6 @@ static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __
 		return;
 	}
 	flags |= ((unsigned int)gil << AGG_STACK_GIL_SHIFT) & AGG_STACK_GIL_MASK;
-	tname = thread_name(proc, tid);
 	for (size_t i = 0; i < p->nwindows; i++) {
 		struct window *w = &p->windows[i];
 
@@ -456,14 +476,23 @@ static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __
 				late = w;
 			continue;
 		}
-		if (window_count(p, w, proc, tid, tname, n, flags, weight))
-			p->stats.dropped_samples += weight;
 		counted = true;
+		if (window_recount(w, seen, flags, weight))
+			continue;
+		if (!named) {
+			tname = thread_name(proc, tid);
+			named = true;
+		}
+		if (window_count(p, w, proc, tid, tname, n, flags, weight, seen))
+			p->stats.dropped_samples += weight;
 	}
 	/* Drained after its window closed: counted in the next, never lost. */
 	if (!counted && late) {
 		p->stats.late_samples += weight;
-		if (window_count(p, late, proc, tid, tname, n, flags, weight))
+		if (window_recount(late, seen, flags, weight))
+			return;
+		if (window_count(p, late, proc, tid, thread_name(proc, tid), n, flags, weight,
+				 seen))
 			p->stats.dropped_samples += weight;
 	}
 }
@@ -489,7 +518,7 @@ static void on_sample(const struct sample_hdr *hdr, const struct py_frame *frame
 				       proc->target.major == 3 && proc->target.minor >= 11, hdr,
 				       frames, npy, native, p->ids),
 			  hdr->flags & SAMPLE_TRUNCATED ? AGG_STACK_TRUNCATED : 0,
-			  1, hdr->gil);
+			  1, hdr->gil, NULL);
 		return;
 	}
 	count_stack(p, proc, hdr->tid, hdr->ktime_ns, frames, hdr->nframes, hdr->flags, hdr->gil);
@@ -523,6 +552,7 @@ static void on_offcpu(const struct offcpu_scan_rec *r, void *ctx)
 	/* Counted before with this dictionary: its ids are known (a parked thread). */
 	ids = st.ids;
 	if (ids->gen != p->dict_gen) {
+		ids->agg_serial = 0;
 		ids->n = stack_ids(p, proc, st.frames, st.n, st.why);
 		ids->flags = st.flags & (SAMPLE_TRUNCATED | SAMPLE_READ_ERROR) ?
 			     AGG_STACK_TRUNCATED : 0;
@@ -535,7 +565,7 @@ static void on_offcpu(const struct offcpu_scan_rec *r, void *ctx)
 	} else {
 		memcpy(p->ids, ids->v, ids->n * sizeof(*ids->v));
 	}
-	count_ids(p, proc, r->tid, p->snap_ns, ids->n, ids->flags, p->snap_weight, st.gil);
+	count_ids(p, proc, r->tid, p->snap_ns, ids->n, ids->flags, p->snap_weight, st.gil, ids);
 }
 
 static void defer_event(struct profiler *p, const struct pyprof_event *e)

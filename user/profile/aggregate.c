@@ -109,6 +109,7 @@ struct agg {
 	size_t nstacks;
 
 	__u64 total;
+	__u64 serial;		/* agg__serial() */
 };
 
 typedef bool (*index_eq_fn)(const struct agg *a, __u32 id, const void *key);
@@ -520,6 +521,14 @@ static int agg__insert_stack(struct agg *a, const struct stack_key *k, __u32 has
 int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_name,
 		   const __u32 *frame_ids, size_t nframes, unsigned int flags, __u64 count)
 {
+	return agg__add_stack_ref(a, proc_id, tid, thread_name, frame_ids, nframes, flags, count,
+				  NULL);
+}
+
+int agg__add_stack_ref(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_name,
+		       const __u32 *frame_ids, size_t nframes, unsigned int flags, __u64 count,
+		       __u32 *ref)
+{
 	struct stack_key k = {
 		.proc_id = proc_id,
 		.tid = tid,
@@ -531,6 +540,8 @@ int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_n
 	__u32 hash, *h;
 	int err;
 
+	if (ref)
+		*ref = AGG_NO_ID;
 	if (!a || (nframes && !frame_ids))
 		return -EINVAL;
 	/* A stack with no samples would print as a line with count 0. */
@@ -540,6 +551,8 @@ int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_n
 	hash = (__u32)hash_stack(&k);
 	slot = index__probe(&a->stack_index, hash, stack_eq, a, &k);
 	if (slot && slot->id1) {
+		if (ref)
+			*ref = slot->id1 - 1;
 		h = a->pool + slot->id1 - 1;
 		stack_set_count(h, stack_count(h) + count);
 		/*
@@ -549,12 +562,35 @@ int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_n
 		if (!h[STK_THREAD] && thread_name)
 			h[STK_THREAD] = agg__thread_ref(a, thread_name);
 	} else {
+		size_t at = a->pool_len;
+
 		err = agg__insert_stack(a, &k, hash, thread_name, count);
 		if (err)
 			return err;
+		if (ref)
+			*ref = (__u32)at;
 	}
 	a->total += count;
 	return 0;
+}
+
+int agg__add_at(struct agg *a, __u32 ref, __u64 count)
+{
+	__u32 *h;
+
+	/* A stack's header and frames lie wholly inside the pool. */
+	if (!a || ref > a->pool_len || a->pool_len - ref < STK_IDS ||
+	    a->pool[ref + STK_NFRAMES] > a->pool_len - ref - STK_IDS)
+		return -EINVAL;
+	h = a->pool + ref;
+	stack_set_count(h, stack_count(h) + count);
+	a->total += count;
+	return 0;
+}
+
+__u64 agg__serial(const struct agg *a)
+{
+	return a ? a->serial : 0;
 }
 
 int agg__for_each_stack(const struct agg *a,
@@ -690,7 +726,13 @@ struct agg_func *agg__functions(const struct agg *a, size_t *nfuncs)
 
 struct agg *agg__new(void)
 {
-	return calloc(1, sizeof(struct agg));
+	static __u64 serials;
+	struct agg *a = calloc(1, sizeof(struct agg));
+
+	/* Never 0, never repeated: a ref cached for a freed aggregate stays unmatched. */
+	if (a)
+		a->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
+	return a;
 }
 
 void agg__free(struct agg *a)

@@ -91,6 +91,22 @@ int agg__set_proc_origin(struct agg *a, __u32 proc_id, const char *service,
 int agg__add_stack(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_name,
 		   const __u32 *frame_ids, size_t nframes, unsigned int flags, __u64 count);
 
+/*
+ * agg__add_stack(), and where the stack is in @a (@ref; (__u32)-1 when it
+ * was not counted) for adding to it again with agg__add_at(), without
+ * hashing its key: for a caller that counts one stack of one thread many
+ * times (a thread parked off CPU in wall mode). A ref stays valid for the
+ * life of @a; agg__serial() tells @a from an aggregate allocated later
+ * at the same address.
+ */
+int agg__add_stack_ref(struct agg *a, __u32 proc_id, __u32 tid, const char *thread_name,
+		       const __u32 *frame_ids, size_t nframes, unsigned int flags, __u64 count,
+		       __u32 *ref);
+/* @count more samples of the stack at @ref, from agg__add_stack_ref() on @a. */
+int agg__add_at(struct agg *a, __u32 ref, __u64 count);
+/* This aggregate among every one this process made: never 0, never reused. */
+__u64 agg__serial(const struct agg *a);
+
 const struct agg_frame *agg__frame(const struct agg *a, __u32 frame_id);
 const struct agg_proc *agg__proc(const struct agg *a, __u32 proc_id);
 
