@@ -162,9 +162,10 @@ struct sample_hdr {
 /*
  * Wall mode: a thread of a profiled process that is off CPU at a
  * snapshot (a task iterator, over every task or over one process's
- * threads, read by userspace once a period). Userspace walks its stack itself (the thread is not running,
- * its memory is not the reader's), or reuses the stack it walked at an
- * earlier snapshot when @switches says the thread has not run since.
+ * threads, read by userspace once a period). Userspace walks its stack
+ * itself (the thread is not running, its memory is not the reader's), or
+ * reuses the stack it walked at an earlier snapshot when @switches says
+ * the thread has not run since.
  */
 struct offcpu_scan_rec {
 	__u32 tgid;

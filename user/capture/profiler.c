@@ -350,13 +350,22 @@ static __u32 window_frame(struct profiler *p, struct window *w, __u32 id)
 	return wid;
 }
 
-static int window_count(struct profiler *p, struct window *w, const struct py_process *proc,
-			__u32 tid, const char *tname, size_t n, unsigned int flags, __u32 weight,
+/*
+ * Count the stack in p->ids in @w. @seen (an off-CPU thread's, else NULL)
+ * says where it was counted last: if in @w with the same flags (the
+ * thread has stayed parked), it is counted there with no lookup; else
+ * anew, and @seen notes where.
+ */
+static int window_count(struct profiler *p, struct window *w, struct py_process *proc,
+			__u32 tid, size_t n, unsigned int flags, __u32 weight,
 			struct offcpu_ids *seen)
 {
 	__u32 proc_id, ref;
 	int err;
 
+	if (seen && seen->agg_serial == agg__serial(w->agg) && seen->agg_flags == flags &&
+	    !agg__add_at(w->agg, seen->agg_ref, weight))
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		p->wids[i] = window_frame(p, w, p->ids[i]);
 		if (p->wids[i] == NO_ID)
@@ -369,24 +378,14 @@ static int window_count(struct profiler *p, struct window *w, const struct py_pr
 	    agg__set_proc_origin(w->agg, proc_id, proc->origin.service[0] ? proc->origin.service : NULL,
 				 proc->origin.container_id[0] ? proc->origin.container_id : NULL))
 		return -ENOMEM;
-	err = agg__add_stack_ref(w->agg, proc_id, tid, tname, p->wids, n, flags, weight, &ref);
+	err = agg__add_stack_ref(w->agg, proc_id, tid, thread_name(proc, tid), p->wids, n, flags,
+				 weight, &ref);
 	if (!err && seen) {
 		seen->agg_serial = agg__serial(w->agg);
 		seen->agg_ref = ref;
 		seen->agg_flags = flags;
 	}
 	return err;
-}
-
-/*
- * A stack counted in @w before, with the same flags (a thread parked off
- * CPU since): counted again where it is, with no lookup. False if not.
- */
-static bool window_recount(struct window *w, const struct offcpu_ids *seen, unsigned int flags,
-			   __u32 weight)
-{
-	return seen && seen->agg_serial == agg__serial(w->agg) && seen->agg_flags == flags &&
-	       !agg__add_at(w->agg, seen->agg_ref, weight);
 }
 
 /* The "[off-CPU: WHY]" pseudo-frame's dictionary id. */
@@ -458,8 +457,7 @@ static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __
 		      struct offcpu_ids *seen)
 {
 	struct window *late = NULL;
-	bool counted = false, named = false;
-	const char *tname = NULL;
+	bool counted = false;
 
 	if (!weight)
 		weight = 1;
@@ -476,23 +474,14 @@ static void count_ids(struct profiler *p, struct py_process *proc, __u32 tid, __
 				late = w;
 			continue;
 		}
-		counted = true;
-		if (window_recount(w, seen, flags, weight))
-			continue;
-		if (!named) {
-			tname = thread_name(proc, tid);
-			named = true;
-		}
-		if (window_count(p, w, proc, tid, tname, n, flags, weight, seen))
+		if (window_count(p, w, proc, tid, n, flags, weight, seen))
 			p->stats.dropped_samples += weight;
+		counted = true;
 	}
 	/* Drained after its window closed: counted in the next, never lost. */
 	if (!counted && late) {
 		p->stats.late_samples += weight;
-		if (window_recount(late, seen, flags, weight))
-			return;
-		if (window_count(p, late, proc, tid, thread_name(proc, tid), n, flags, weight,
-				 seen))
+		if (window_count(p, late, proc, tid, n, flags, weight, seen))
 			p->stats.dropped_samples += weight;
 	}
 }
