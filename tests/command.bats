@@ -146,13 +146,13 @@ setup() {
 }
 
 @test "a command that cannot run: 127 or 126 and one line, before sampling" {
-	run --separate-stderr "$PYBPFPROF" -o "$T/p.txt" -- no-such-command-here
+	run -127 --separate-stderr "$PYBPFPROF" -o "$T/p.txt" -- no-such-command-here
 	[ "$status" -eq 127 ]
 	[ "$stderr" = "pybpfprof: cannot run 'no-such-command-here': command not found" ]
 	[ ! -e "$T/p.txt" ]
 	printf '#!/bin/sh\n' >"$T/not-executable"
 	chmod 644 "$T/not-executable"
-	run --separate-stderr "$PYBPFPROF" -o "$T/p.txt" -- "$T/not-executable"
+	run -126 --separate-stderr "$PYBPFPROF" -o "$T/p.txt" -- "$T/not-executable"
 	[ "$status" -eq 126 ]
 	[ "$stderr" = "pybpfprof: cannot run '$T/not-executable': Permission denied" ]
 	run --separate-stderr "$PYBPFPROF" --

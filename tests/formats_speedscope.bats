@@ -102,14 +102,18 @@ validate() {
 # profile's endValue against its folded total / Hz and, for the profiles
 # of process PID, each sample, as "PROFILE<TAB>STACK", with weight * Hz
 # against the folded count. Hz is the rate measured (-F 199 asked, with
-# random intervals): taken from the largest profile, within 15% of 199,
-# and the same for every weight. Profiles are "comm (pid)", or
+# random intervals): taken from the largest profile, the one the run's
+# summary line reported (to its 0.1 Hz), and the same for every weight. Profiles are "comm (pid)", or
 # "comm (pid): thread (tid N)" with --threads.
-# usage: compare_with_folded SUMMARY FOLDED PID
+# usage: compare_with_folded SUMMARY FOLDED PID STDERR
 compare_with_folded() {
-	python3 - "$1" "$2" "$3" 199 <<'EOF'
+	local said
+	said=$(summary_rate "$4")
+	near_asked "$said" 199
+	python3 - "$1" "$2" "$3" "$said" <<'EOF'
 import re, sys
-summary, folded, pid, hz = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+summary, folded, pid, said = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+hz = said
 mine = lambda profile: re.match(r".* \(" + pid + r"\)(: |$)", profile)
 want, totals = {}, {}
 for line in open(folded):
@@ -132,8 +136,8 @@ for f in rows:
 big = max((p for p in ends if p in totals), key=lambda p: totals[p], default=None)
 if big and ends[big] > 0:
     measured = totals[big] / ends[big]
-    if abs(measured - hz) > 0.15 * hz:
-        bad.append(f"measured rate {measured} Hz is not within 15% of {hz}")
+    if abs(measured - said) > 0.05 + 1e-6:
+        bad.append(f"measured rate {measured} Hz but the summary said {said}")
     hz = measured
 for f in rows:
     if f[0] == "stack" and mine(f[1]):
@@ -171,7 +175,7 @@ EOF
 @test "speedscope: per-profile and per-stack weights are the folded counts over the frequency" {
 	assert_run_ok p
 	validate "$SS_DIR/p.json"
-	compare_with_folded "$SS_DIR/p.json.summary" "$SS_DIR/p.folded" "$SS_PID"
+	compare_with_folded "$SS_DIR/p.json.summary" "$SS_DIR/p.folded" "$SS_PID" "$SS_DIR/p.err"
 	# One profile per process, named as the folded root frame.
 	grep -q "^profile	[^	]* ($SS_PID)	" "$SS_DIR/p.json.summary"
 	grep -q "^profile	[^	]* ($SS_HOSTILE)	" "$SS_DIR/p.json.summary"
@@ -201,7 +205,7 @@ EOF
 @test "speedscope: --threads gives one profile per thread, named by process and thread" {
 	assert_run_ok t
 	validate "$SS_DIR/t.json"
-	compare_with_folded "$SS_DIR/t.json.summary" "$SS_DIR/t.folded" "$SS_PID"
+	compare_with_folded "$SS_DIR/t.json.summary" "$SS_DIR/t.folded" "$SS_PID" "$SS_DIR/t.err"
 	# The main thread (tid = pid) and the worker.
 	grep -q "^profile	[^	]* ($SS_PID): [^	]* (tid $SS_PID)	" \
 		"$SS_DIR/t.json.summary"

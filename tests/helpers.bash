@@ -369,6 +369,22 @@ wait_sampling() {
 	echo "wait_sampling: pid $pid did not start sampling in ${timeout} s" >&2
 }
 
+# summary_rate STDERR_FILE: the rate, in Hz, the run's summary line
+# reported ("pybpfprof: 2.0 s at 193.3 Hz: ..."). The outputs carry the
+# rate measured, which on a loaded VM can be well off the one asked for;
+# they must carry this one.
+summary_rate() {
+	sed -n 's/^pybpfprof: [0-9.]* s at \([0-9.]*\) Hz: .*/\1/p' "$1" | grep . ||
+		{ echo "summary_rate: no summary line in $1" >&2; return 1; }
+}
+
+# near_asked HZ ASKED: HZ is near the rate asked for (a unit slip or a
+# rate computed from the wrong clock is off by far more than half).
+near_asked() {
+	awk -v hz="$1" -v asked="$2" 'BEGIN { exit !(hz > asked * 0.5 && hz < asked * 1.5) }' ||
+		{ echo "rate $1 Hz is not near the $2 Hz asked for" >&2; return 1; }
+}
+
 # wait_busy PID [CPU_SECONDS] [TIMEOUT]: wait until PID (all its threads)
 # has used CPU_SECONDS (default 0.3) of CPU, more than interpreter startup
 # takes, so it is in its hot loop. After TIMEOUT seconds (default 15) it
