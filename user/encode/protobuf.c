@@ -12,9 +12,6 @@
 #include "protobuf.h"
 #include "utf8.h"
 
-#define WIRE_VARINT 0
-#define WIRE_LEN 2
-
 void pb__free(struct pb *b)
 {
 	free(b->data);

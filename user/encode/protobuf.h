@@ -17,6 +17,14 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/* Wire types: the low 3 bits of a field's key. */
+enum {
+	WIRE_VARINT = 0,
+	WIRE_I64 = 1,
+	WIRE_LEN = 2,
+	WIRE_I32 = 5,
+};
+
 struct pb {
 	__u8 *data;
 	size_t len, cap;

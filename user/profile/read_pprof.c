@@ -20,49 +20,13 @@
 #include "array.h"
 #include "hmap.h"
 #include "output.h"
+#include "profile_proto.h"
+#include "protobuf.h"
 #include "read_profile.h"
 
 #define NO_ID ((__u32)-1)
 /* Inflated, a profile may be this big: a gzip bomb is refused, not swallowed. */
 #define MAX_RAW (1ULL << 30)
-
-enum {
-	WIRE_VARINT = 0,
-	WIRE_I64 = 1,
-	WIRE_LEN = 2,
-	WIRE_I32 = 5,
-};
-
-/* profile.proto field numbers. */
-enum {
-	PROFILE_SAMPLE_TYPE = 1,
-	PROFILE_SAMPLE = 2,
-	PROFILE_LOCATION = 4,
-	PROFILE_FUNCTION = 5,
-	PROFILE_STRING_TABLE = 6,
-
-	VALUE_TYPE_TYPE = 1,
-	VALUE_TYPE_UNIT = 2,
-
-	SAMPLE_LOCATION_ID = 1,
-	SAMPLE_VALUE = 2,
-	SAMPLE_LABEL = 3,
-
-	LABEL_KEY = 1,
-	LABEL_STR = 2,
-	LABEL_NUM = 3,
-
-	LOCATION_ID = 1,
-	LOCATION_LINE = 4,
-
-	LINE_FUNCTION_ID = 1,
-	LINE_LINE = 2,
-
-	FUNCTION_ID = 1,
-	FUNCTION_NAME = 2,
-	FUNCTION_FILENAME = 4,
-	FUNCTION_START_LINE = 5,
-};
 
 /* A message being read: bytes left, or a field just read. */
 struct wire {
