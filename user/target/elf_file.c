@@ -65,22 +65,34 @@ static Elf_Scn *find_section(struct elf_file *ef, const char *name, GElf_Shdr *s
 	return NULL;
 }
 
+/*
+ * The next section after @scn (NULL: the first) that is a table of @type
+ * with its data: its header, data and entry count. NULL after the last.
+ */
+static Elf_Scn *next_table(struct elf_file *ef, Elf_Scn *scn, Elf64_Word type,
+			   GElf_Shdr *shdr, Elf_Data **data, size_t *n)
+{
+	while ((scn = elf_nextscn(ef->elf, scn))) {
+		if (!gelf_getshdr(scn, shdr) || shdr->sh_type != type || !shdr->sh_entsize)
+			continue;
+		*data = elf_getdata(scn, NULL);
+		if (!*data)
+			continue;
+		*n = (*data)->d_size / shdr->sh_entsize;
+		return scn;
+	}
+	return NULL;
+}
+
 static int symbol_in(struct elf_file *ef, Elf64_Word type, const char *name,
 		     __u64 *value, __u64 *size)
 {
 	Elf_Scn *scn = NULL;
+	Elf_Data *data;
 	GElf_Shdr shdr;
+	size_t n;
 
-	while ((scn = elf_nextscn(ef->elf, scn))) {
-		Elf_Data *data;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != type || !shdr.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = data->d_size / shdr.sh_entsize;
+	while ((scn = next_table(ef, scn, type, &shdr, &data, &n))) {
 		for (size_t i = 0; i < n; i++) {
 			const char *sname;
 			GElf_Sym sym;
@@ -143,18 +155,11 @@ int elf_file__bias(struct elf_file *ef, __u64 map_start, __u64 map_offset, __u64
 bool elf_file__needs(struct elf_file *ef, const char *prefix)
 {
 	Elf_Scn *scn = NULL;
+	Elf_Data *data;
 	GElf_Shdr shdr;
+	size_t n;
 
-	while ((scn = elf_nextscn(ef->elf, scn))) {
-		Elf_Data *data;
-		size_t n;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC || !shdr.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = data->d_size / shdr.sh_entsize;
+	while ((scn = next_table(ef, scn, SHT_DYNAMIC, &shdr, &data, &n))) {
 		for (size_t i = 0; i < n; i++) {
 			const char *lib;
 			GElf_Dyn dyn;
