@@ -52,10 +52,28 @@ static void label_trim_utf8(char *s, size_t len)
 		s[i - 1] = '\0';
 }
 
+/*
+ * After snprintf() returned @n into @buf of @size: the label made safe
+ * (what fit of it), and snprintf()'s count, or -EOVERFLOW.
+ */
+static int label_finish(char *buf, size_t size, int n)
+{
+	size_t len;
+
+	if (n < 0)
+		return -EOVERFLOW;
+	if (!size)
+		return n;
+	len = (size_t)n < size ? (size_t)n : size - 1;
+	label_sanitize(buf, len);
+	if ((size_t)n >= size)
+		label_trim_utf8(buf, len);
+	return n;
+}
+
 int output__frame_label(const struct agg_frame *fr, char *buf, size_t size)
 {
 	const char *qualname, *file;
-	size_t len;
 	int n;
 
 	if (!fr || (!buf && size))
@@ -68,34 +86,17 @@ int output__frame_label(const struct agg_frame *fr, char *buf, size_t size)
 		n = snprintf(buf, size, "%s (%s)", qualname, file);
 	else
 		n = snprintf(buf, size, "%s (%s:%d)", qualname, file, fr->line);
-	if (n < 0)
-		return -EOVERFLOW;
-	if (!size)
-		return n;
-	len = (size_t)n < size ? (size_t)n : size - 1;
-	label_sanitize(buf, len);
-	if ((size_t)n >= size)
-		label_trim_utf8(buf, len);
-	return n;
+	return label_finish(buf, size, n);
 }
 
 int output__name_label(const char *name, char *buf, size_t size)
 {
-	size_t len;
 	int n;
 
 	if (!buf && size)
 		return -EINVAL;
 	n = snprintf(buf, size, "%s", name ? name : "?");
-	if (n < 0)
-		return -EOVERFLOW;
-	if (!size)
-		return n;
-	len = (size_t)n < size ? (size_t)n : size - 1;
-	label_sanitize(buf, len);
-	if ((size_t)n >= size)
-		label_trim_utf8(buf, len);
-	return n;
+	return label_finish(buf, size, n);
 }
 
 int output__proc_label(const struct agg_proc *p, char *buf, size_t size)
