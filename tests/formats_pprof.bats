@@ -11,66 +11,20 @@ load helpers
 # beside the pprof one: the folded text is the reference.
 setup_file() {
 	export PP_SKIP="" PP_DIR=$BATS_FILE_TMPDIR
-	if [ "$(id -u)" -ne 0 ]; then
-		PP_SKIP="needs root"
-		return
-	fi
-	if ! PY=$(test_python); then
-		PP_SKIP=$(no_test_python)
-		return
-	fi
-	# The hostile names are set through co_qualname.
-	if ! version_ge "$(version_of "$PY")" 3.11; then
-		PP_SKIP="the hostile process needs CPython 3.11+ (co_qualname); $PY is $(version_of "$PY")"
-		return
-	fi
 	if ! command -v go >/dev/null; then
 		PP_SKIP="go not installed (apt-get install golang-go): go tool pprof is the reader"
 		return
 	fi
-	write_hostile "$PP_DIR/hostile.py"
-	"$PY" "$WORKLOADS/nested.py" 8 1 &
-	export PP_PID=$!
-	"$PY" "$PP_DIR/hostile.py" 8 "$PP_DIR/hostile.names" &
-	export PP_HOSTILE=$!
-	sleep 0.7
-	# --full-filenames: the folded copy names files as pprof does, absolute.
-	"$PYBPFPROF" -F 199 -d 2 --full-filenames -p "$PP_PID" -p "$PP_HOSTILE" -o "$PP_DIR/p.pb.gz" \
-		-o "$PP_DIR/p.folded" 2>"$PP_DIR/p.err"
-	echo $? >"$PP_DIR/p.status"
-	"$PYBPFPROF" -F 199 -d 2 --full-filenames --threads -p "$PP_PID" -o "$PP_DIR/t.pb.gz" \
-		-o "$PP_DIR/t.folded" 2>"$PP_DIR/t.err"
-	echo $? >"$PP_DIR/t.status"
+	formats_record "$PP_DIR" pb.gz
+	export PP_SKIP=$FORMATS_SKIP PP_PID=$FORMATS_PID PP_HOSTILE=$FORMATS_HOSTILE
 }
 
 teardown_file() {
-	local p
-	for p in ${PP_PID:-} ${PP_HOSTILE:-}; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	formats_stop ${PP_PID:-} ${PP_HOSTILE:-}
 }
 
 setup() {
 	[ -z "$PP_SKIP" ] || skip "$PP_SKIP"
-}
-
-# A function whose name and file hold what breaks writers: quotes,
-# backslashes, markup, control characters, a newline, U+2028, non-ASCII.
-write_hostile() {
-	cat >"$1" <<'EOF'
-import json, sys, time
-NAME = 'evil "q" \\b\\ <script>x</script> \x01 nl\nx \u2028 caf\xe9 \U0001f40d'
-FILE = '/tmp/we"ird\\dir\n/hot.py'
-SRC = "def hot(deadline):\n    x = 0\n    while time.time() < deadline:\n        x += 1\n"
-ns = {"time": time}
-exec(compile(SRC, FILE, "exec"), ns)
-hot = ns["hot"]
-hot.__code__ = hot.__code__.replace(co_name=NAME, co_qualname=NAME)
-with open(sys.argv[2], "w") as f:
-    json.dump({"name": NAME, "file": FILE}, f)
-hot(time.time() + float(sys.argv[1]))
-EOF
 }
 
 # go keeps caches and settings under HOME: give it a scratch one, and

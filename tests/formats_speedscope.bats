@@ -21,62 +21,16 @@ setup_file() {
 		(cd "$SCHEMA_DIR" && npm ci --no-audit --no-fund --loglevel=error) \
 			>"$SS_DIR/npm.log" 2>&1
 	fi
-	if [ "$(id -u)" -ne 0 ]; then
-		SS_SKIP="needs root"
-		return
-	fi
-	if ! PY=$(test_python); then
-		SS_SKIP=$(no_test_python)
-		return
-	fi
-	# The hostile names are set through co_qualname.
-	if ! version_ge "$(version_of "$PY")" 3.11; then
-		SS_SKIP="the hostile process needs CPython 3.11+ (co_qualname); $PY is $(version_of "$PY")"
-		return
-	fi
-	write_hostile "$SS_DIR/hostile.py"
-	"$PY" "$WORKLOADS/nested.py" 8 1 &
-	export SS_PID=$!
-	"$PY" "$SS_DIR/hostile.py" 8 "$SS_DIR/hostile.names" &
-	export SS_HOSTILE=$!
-	sleep 0.7
-	# --full-filenames: the folded copy names files as speedscope does, absolute.
-	"$PYBPFPROF" -F 199 -d 2 --full-filenames -p "$SS_PID" -p "$SS_HOSTILE" -o "$SS_DIR/p.json" \
-		-o "$SS_DIR/p.folded" 2>"$SS_DIR/p.err"
-	echo $? >"$SS_DIR/p.status"
-	"$PYBPFPROF" -F 199 -d 2 --full-filenames --threads -p "$SS_PID" -o "$SS_DIR/t.json" \
-		-o "$SS_DIR/t.folded" 2>"$SS_DIR/t.err"
-	echo $? >"$SS_DIR/t.status"
+	formats_record "$SS_DIR" json
+	export SS_SKIP=$FORMATS_SKIP SS_PID=$FORMATS_PID SS_HOSTILE=$FORMATS_HOSTILE
 }
 
 teardown_file() {
-	local p
-	for p in ${SS_PID:-} ${SS_HOSTILE:-}; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
+	formats_stop ${SS_PID:-} ${SS_HOSTILE:-}
 }
 
 setup() {
 	[ -z "$SS_SKIP" ] || skip "$SS_SKIP"
-}
-
-# A function whose name and file hold what breaks JSON writers: quotes,
-# backslashes, markup, control characters, a newline, U+2028, non-ASCII.
-write_hostile() {
-	cat >"$1" <<'EOF'
-import json, sys, time
-NAME = 'evil "q" \\b\\ <script>x</script> \x01\x1f\x7f nl\nx \u2028\u2029 caf\xe9 \U0001f40d'
-FILE = '/tmp/we"ird\\dir\n/hot.py'
-SRC = "def hot(deadline):\n    x = 0\n    while time.time() < deadline:\n        x += 1\n"
-ns = {"time": time}
-exec(compile(SRC, FILE, "exec"), ns)
-hot = ns["hot"]
-hot.__code__ = hot.__code__.replace(co_name=NAME, co_qualname=NAME)
-with open(sys.argv[2], "w") as f:
-    json.dump({"name": NAME, "file": FILE}, f)
-hot(time.time() + float(sys.argv[1]))
-EOF
 }
 
 assert_run_ok() {

@@ -369,6 +369,55 @@ wait_sampling() {
 	echo "wait_sampling: pid $pid did not start sampling in ${timeout} s" >&2
 }
 
+# formats_record DIR EXT: the runs the structured formats' tests read
+# back (pprof, speedscope), each with a folded output of the same run
+# beside it as the reference. nested.py and workloads/hostile_writer.py
+# (names that break writers; it writes them to DIR/hostile.names) are
+# profiled 2 s at 199 Hz into DIR/p.EXT and DIR/p.folded, then nested.py
+# alone with --threads into DIR/t.EXT and DIR/t.folded; each run's stderr
+# and status in DIR/{p,t}.{err,status}. Sets FORMATS_PID and
+# FORMATS_HOSTILE (stop them with formats_stop), or FORMATS_SKIP to why
+# the runs cannot be made here.
+formats_record() {
+	local dir=$1 ext=$2 py status
+	FORMATS_SKIP="" FORMATS_PID="" FORMATS_HOSTILE=""
+	if [ "$(id -u)" -ne 0 ]; then
+		FORMATS_SKIP="needs root"
+		return 0
+	fi
+	if ! py=$(test_python); then
+		FORMATS_SKIP=$(no_test_python)
+		return 0
+	fi
+	if ! version_ge "$(version_of "$py")" 3.11; then
+		FORMATS_SKIP="the hostile process needs CPython 3.11+ (co_qualname); $py is $(version_of "$py")"
+		return 0
+	fi
+	"$py" "$WORKLOADS/nested.py" 8 1 &
+	FORMATS_PID=$!
+	"$py" "$WORKLOADS/hostile_writer.py" 8 "$dir/hostile.names" &
+	FORMATS_HOSTILE=$!
+	sleep 0.7
+	# --full-filenames: the folded copy names files as the formats do, absolute.
+	status=0
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames -p "$FORMATS_PID" -p "$FORMATS_HOSTILE" \
+		-o "$dir/p.$ext" -o "$dir/p.folded" 2>"$dir/p.err" || status=$?
+	echo "$status" >"$dir/p.status"
+	status=0
+	"$PYBPFPROF" -F 199 -d 2 --full-filenames --threads -p "$FORMATS_PID" \
+		-o "$dir/t.$ext" -o "$dir/t.folded" 2>"$dir/t.err" || status=$?
+	echo "$status" >"$dir/t.status"
+}
+
+# formats_stop PID...: end formats_record's workloads.
+formats_stop() {
+	local p
+	for p in "$@"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
 # summary_rate STDERR_FILE: the rate, in Hz, the run's summary line
 # reported ("pybpfprof: 2.0 s at 193.3 Hz: ..."). The outputs carry the
 # rate measured, which on a loaded VM can be well off the one asked for;
