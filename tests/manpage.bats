@@ -186,40 +186,33 @@ man_examples() {
 	fi
 }
 
-@test "every option of agent --help has its entry in the man page" {
-	require_binary
+# assert_tp_entries COMMAND MIN: every option COMMAND --help lists (at
+# least MIN of them) is the tag of a .TP entry somewhere in the man page
+# (a subcommand's own options are under COMMANDS, COMMAND).
+assert_tp_entries() {
 	local src listed tags opt missing=()
 	src=$(man_source)
-	listed=$(agent_help_options)
-	[ "$(wc -l <<<"$listed")" -ge 18 ]
-	# .TP tags anywhere: the agent's own options are under COMMANDS, agent.
+	listed=$("$1"_help_options)
+	[ "$(wc -l <<<"$listed")" -ge "$2" ]
 	tags=$(awk 'prev == ".TP" { print } { prev = $0 }' <<<"$src")
 	for opt in $listed; do
 		grep -qE -- "(^|[^A-Za-z-])${opt}([^A-Za-z-]|\$)" <<<"$tags" ||
 			missing+=("$opt")
 	done
 	if [ "${#missing[@]}" -gt 0 ]; then
-		echo "agent options without an entry in $MANPAGE: ${missing[*]}" >&2
+		echo "$1 options without an entry in $MANPAGE: ${missing[*]}" >&2
 		return 1
 	fi
 }
 
+@test "every option of agent --help has its entry in the man page" {
+	require_binary
+	assert_tp_entries agent 18
+}
+
 @test "every option of diff --help has its entry in the man page" {
 	require_binary
-	local src listed tags opt missing=()
-	src=$(man_source)
-	listed=$(diff_help_options)
-	[ "$(wc -l <<<"$listed")" -ge 9 ]
-	# The diff's own options are under COMMANDS, diff.
-	tags=$(awk 'prev == ".TP" { print } { prev = $0 }' <<<"$src")
-	for opt in $listed; do
-		grep -qE -- "(^|[^A-Za-z-])${opt}([^A-Za-z-]|\$)" <<<"$tags" ||
-			missing+=("$opt")
-	done
-	if [ "${#missing[@]}" -gt 0 ]; then
-		echo "diff options without an entry in $MANPAGE: ${missing[*]}" >&2
-		return 1
-	fi
+	assert_tp_entries diff 9
 }
 
 @test "the man page's examples are the help's" {
