@@ -10,9 +10,6 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-BROWSER_DIR=$BATS_TEST_DIRNAME/browser
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-
 # profile_shift NAME HOT COLD: a profile of shift.py into NAME.folded and NAME.pb.gz.
 profile_shift() {
 	local dir=$BATS_FILE_TMPDIR status=0
@@ -25,11 +22,7 @@ profile_shift() {
 }
 
 setup_file() {
-	if command -v node >/dev/null && command -v npm >/dev/null &&
-	   [ -x "$CHROMIUM" ] && [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-		(cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-			npm ci --no-audit --no-fund) >"$BATS_FILE_TMPDIR/npm.log" 2>&1 || true
-	fi
+	browser_install
 	[ "$(id -u)" -eq 0 ] || return 0
 	PY=$(find_python 3.12) || PY=$(readlink -f /usr/bin/python3) || return 0
 	[ -x "$PY" ] || return 0
@@ -51,16 +44,6 @@ require_profiles() {
 	D=$BATS_FILE_TMPDIR
 	if grep -qv ' 0$' "$D/status" || [ "$(wc -l <"$D/status")" -ne 3 ]; then
 		cat "$D/status" "$D/err" >&2
-		return 1
-	fi
-}
-
-require_browser() {
-	command -v node >/dev/null || skip "node is not installed"
-	[ -x "$CHROMIUM" ] || skip "chromium is not installed ($CHROMIUM)"
-	if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-		cat "$BATS_FILE_TMPDIR/npm.log" >&2 2>/dev/null || true
-		echo "tests/browser: 'npm ci' did not install playwright-core" >&2
 		return 1
 	fi
 }

@@ -9,8 +9,6 @@
 
 load helpers
 
-BROWSER_DIR=$BATS_TEST_DIRNAME/browser
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 # Generous: the point is to catch a layout that grows out of hand.
 MAX_LOAD_MS=${PYBPFPROF_SVG_MAX_LOAD_MS:-30000}
 
@@ -27,11 +25,7 @@ unit_dir() {
 setup_file() {
 	export FOLDED=$BATS_FILE_TMPDIR/p.folded SVG=$BATS_FILE_TMPDIR/p.svg
 	# The browser tests' one dependency, installed from the lock file.
-	if command -v node >/dev/null && command -v npm >/dev/null &&
-	   [ -x "$CHROMIUM" ] && [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-		(cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-			npm ci --no-audit --no-fund) >"$BATS_FILE_TMPDIR/npm.log" 2>&1 || true
-	fi
+	browser_install
 
 	[ "$(id -u)" -eq 0 ] || return 0
 	PY=$(test_python) || return 0
@@ -46,17 +40,6 @@ setup_file() {
 
 teardown_file() {
 	kill_bg
-}
-
-# Skips, with the reason, when the browser or its driver is missing.
-require_browser() {
-	command -v node >/dev/null || skip "node is not installed"
-	[ -x "$CHROMIUM" ] || skip "chromium is not installed ($CHROMIUM)"
-	if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
-		cat "$BATS_FILE_TMPDIR/npm.log" >&2 2>/dev/null || true
-		echo "tests/browser: 'npm ci' did not install playwright-core" >&2
-		return 1
-	fi
 }
 
 # The profile made in setup_file, or a skip saying why there is none.

@@ -418,6 +418,34 @@ formats_stop() {
 	done
 }
 
+# The SVG tests' browser: Chromium driven by tests/browser/check_svg.mjs
+# (playwright-core, from the lock file there).
+BROWSER_DIR=$BATS_TEST_DIRNAME/browser
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+# browser_install: in setup_file, install the driver once (npm ci, no
+# browser download: Debian's chromium is the browser); its log for
+# require_browser.
+browser_install() {
+	if command -v node >/dev/null && command -v npm >/dev/null &&
+	   [ -x "$CHROMIUM" ] && [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
+		(cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+			npm ci --no-audit --no-fund) >"$BATS_FILE_TMPDIR/npm.log" 2>&1 || true
+	fi
+}
+
+# Skips, with the reason, when the browser or its driver is missing; fails
+# when the driver's install did.
+require_browser() {
+	command -v node >/dev/null || skip "node is not installed"
+	[ -x "$CHROMIUM" ] || skip "chromium is not installed ($CHROMIUM)"
+	if [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ]; then
+		cat "$BATS_FILE_TMPDIR/npm.log" >&2 2>/dev/null || true
+		echo "tests/browser: 'npm ci' did not install playwright-core" >&2
+		return 1
+	fi
+}
+
 # summary_rate STDERR_FILE: the rate, in Hz, the run's summary line
 # reported ("pybpfprof: 2.0 s at 193.3 Hz: ..."). The outputs carry the
 # rate measured, which on a loaded VM can be well off the one asked for;
