@@ -66,6 +66,10 @@ walker() {
 	results bullseye wall-
 	grep -q "^INFO wall-iter .*(this kernel has none" "$LOG"
 }
+@test "bullseye 5.10: --native is one notice and the Python stacks, not a refusal" {
+	results bullseye native-
+	grep -q "^RESULT native-[^ ]* ok python-only: pybpfprof: --native needs Linux 5.19+" "$LOG"
+}
 
 @test "bookworm 6.1: boots; loads the bpf_loop walker" {
 	results bookworm load
@@ -80,6 +84,10 @@ walker() {
 }
 @test "bookworm 6.1: threads in C with the GIL released" {
 	results bookworm gil-
+}
+@test "bookworm 6.1: --native: zlib's C frames under their Python caller" {
+	results bookworm native-
+	grep -q "^RESULT native-[^ ]* ok native: " "$LOG"
 }
 @test "bookworm 6.1: --mode wall: sleep and pipe reads off CPU under their callers (an iterator per process)" {
 	results bookworm wall-
@@ -99,6 +107,10 @@ walker() {
 }
 @test "trixie 6.12: threads in C with the GIL released" {
 	results trixie gil-
+}
+@test "trixie 6.12: --native: zlib's C frames under their Python caller" {
+	results trixie native-
+	grep -q "^RESULT native-[^ ]* ok native: " "$LOG"
 }
 @test "trixie 6.12: --mode wall: sleep and pipe reads off CPU under their callers (an iterator per process)" {
 	results trixie wall-

@@ -11,10 +11,11 @@ W=$BATS_TEST_DIRNAME/workloads/native.py
 
 setup() {
 	require_root
-	"$PYBPFPROF" --native -d 0.1 -o /dev/null 2>"$BATS_TEST_TMPDIR/probe" ||
-		if grep -q "needs Linux 5.19" "$BATS_TEST_TMPDIR/probe"; then
-			skip "$(head -1 "$BATS_TEST_TMPDIR/probe")"
-		fi
+	# A kernel without what --native needs samples Python stacks only.
+	"$PYBPFPROF" --native -d 0.1 -o /dev/null 2>"$BATS_TEST_TMPDIR/probe" || true
+	if grep -q "needs Linux 5.19" "$BATS_TEST_TMPDIR/probe"; then
+		skip "$(grep -m1 "needs Linux 5.19" "$BATS_TEST_TMPDIR/probe")"
+	fi
 }
 
 # build_spinext: tests/workloads/spinext.c for $PY (in PY_ROOT when set),
@@ -178,6 +179,27 @@ libs_under() {
 	# Library frames under the named function, never above another's.
 	assert_folded_lacks "\\($z\\);([^;]+;)*(hash_caller|sql_caller) "
 	assert_folded_has "\\($z\\);([^;]+;)*compress_caller \\(native\\.py:$(line_of compress_call "$W")\\);"
+}
+
+# Where the native part cannot be had (here: the tail-call walker, forced;
+# make test-kernels checks a 5.10 kernel), --native and --kernel are one
+# notice and the Python stacks, not a refusal: an agent deployed with
+# --native across a fleet keeps profiling its older kernels.
+@test "native: with the tail-call walker, --native --kernel is one notice and Python stacks only" {
+	local py z
+	py=$(debian_python) || skip "no /usr/bin/python3"
+	start_workload "$py" "$W" zlib 30
+	z=$LAST_PID
+	wait_busy "$z"
+	PYBPFPROF_TAIL_WALKER=1 profile --native --kernel -F 199 -d 2 -p "$z" -f folded
+	[ "$PROFILE_STATUS" -eq 0 ] || { show_profile; return 1; }
+	[ "$(grep -c 'Python stacks only' "$TEST_ERR")" -eq 1 ]
+	grep -qx 'pybpfprof: --native --kernel: not with the tail-call walker (PYBPFPROF_TAIL_WALKER=1): Python stacks only' "$TEST_ERR"
+	# zlib's work is counted at its Python caller, with no frame of a
+	# library or the kernel, and no native summary.
+	assert_folded_has "\\($z\\);([^;]+;)*compress_caller \\(native\\.py:$(line_of compress_call "$W")\\) [0-9]+$"
+	assert_folded_lacks 'libz\.so|\[k\] |\[truncated\]'
+	refute grep -q 'native stacks unwound' "$TEST_ERR"
 }
 
 # C <-> Python 300 levels deep: a stack is whole (every level, from

@@ -9,6 +9,7 @@
 #include "array.h"
 #include "checks.h"
 #include "hmap.h"
+#include "log.h"
 #include "origin.h"
 #include "procfs.h"
 #include "profiler.h"
@@ -869,7 +870,30 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	/* Room for the deepest mixed stack, and the off-CPU pseudo-frame. */
 	p->ids = calloc(MAX_STACK_IDS + 1, sizeof(*p->ids));
 	p->wids = calloc(MAX_STACK_IDS + 1, sizeof(*p->wids));
-	if ((o->native || o->kernel) && !(p->mixed = mixed__new(o->native, o->kernel))) {
+	/*
+	 * --native and --kernel need ring records of a size known at run time
+	 * (5.19+) and bpf_loop. Without them, Python stacks only, said once: an
+	 * agent deployed with --native across a fleet keeps profiling its
+	 * older kernels rather than refusing to start there.
+	 */
+	if ((o->native || o->kernel) && (o->tail_walker || !checks__has_ringbuf_dynptr() ||
+					 !checks__has_bpf_loop())) {
+		const char *what = o->native && o->kernel ? "--native --kernel" :
+				   o->native ? "--native" : "--kernel";
+
+		if (o->tail_walker && checks__has_ringbuf_dynptr() && checks__has_bpf_loop())
+			log__msg("%s: not with the tail-call walker (PYBPFPROF_TAIL_WALKER=1): "
+				 "Python stacks only", what);
+		else
+			log__msg("%s needs Linux 5.19+ (BPF ring records of a size known at run "
+				 "time, bpf_loop); this kernel has not got them: Python stacks only",
+				 what);
+		p->opts.native = p->opts.kernel = false;
+		so.native_stack = 0;
+		so.kernel_stacks = false;
+	}
+	if ((p->opts.native || p->opts.kernel) &&
+	    !(p->mixed = mixed__new(p->opts.native, p->opts.kernel))) {
 		*err = -ENOMEM;
 		goto err_nomem;
 	}
@@ -886,14 +910,6 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 		goto err_nomem;
 	}
 	cb.ctx = p;
-	if ((o->native || o->kernel) && (o->tail_walker || !checks__has_ringbuf_dynptr() ||
-					 !checks__has_bpf_loop())) {
-		snprintf(why, why_size, "%s needs Linux 5.19+ (BPF ring records of a size known "
-			 "at run time, bpf_loop); this kernel has not got them",
-			 o->native ? "--native" : "--kernel");
-		*err = -EOPNOTSUPP;
-		goto err_free;
-	}
 	p->sampler = sampler__open(&so, &cb, err);
 	if (!p->sampler) {
 		snprintf(why, why_size, "failed to load the BPF program: %s (needs Linux 5.8+ "
