@@ -106,3 +106,56 @@ top_screen() {
 	top_screen --full-filenames
 	grep -Eq " decode_loop \\($(re_escape "$WORKLOADS/names.py"):[0-9]+\\)\$" <<<"$SCREEN"
 }
+
+# reused_code VERSION: code objects alike in all but their file name run
+# in turn at one address (tests/workloads/reused_code.py, ~1 ms of CPU
+# each): each is named after itself while it lives and its samples are
+# "[unreadable code object]" once another took its place, never credited
+# to a later one. At -F 1999 (periods of 0.25 to 0.75 ms) a body's 1 ms
+# is at most 5 samples a CPU; the checksum over counts alone credited
+# thousands to one body.
+reused_code() {
+	require_version "$1"
+	start_python reused_code.py 8
+	wait_busy "$LAST_PID" 0.5
+	profile -F 1999 -d 2 -p "$LAST_PID" -f folded
+	[ "$PROFILE_STATUS" -eq 0 ] || { show_profile; return 1; }
+	python3 - "$TEST_OUT" "$LAST_PID" <<'PYEOF'
+import collections, re, sys
+out, pid = sys.argv[1], sys.argv[2]
+bodies, unreadable, bad = collections.Counter(), 0, []
+for line in open(out):
+    stack, n = line.rsplit(" ", 1)
+    frames = stack.split(";")
+    if not frames[0].endswith("(%s)" % pid) or len(frames) < 3:
+        continue
+    m = re.match(r"<module> \(gen/mod(\d+)\.py(:\d+)?\)$", frames[2])
+    if m:
+        bodies[m.group(1)] += int(n)
+    elif frames[2].startswith("[unreadable code object]"):
+        unreadable += int(n)
+    else:
+        bad.append(line)
+top = bodies.most_common(1)
+print("# %d bodies named, the most samples %s; %d unreadable"
+      % (len(bodies), top, unreadable))
+if bad:
+    sys.exit("frames that are neither a body nor unreadable:\n" + "".join(bad[:5]))
+if len(bodies) < 10:
+    sys.exit("only %d bodies named" % len(bodies))
+if top[0][1] > 10:
+    sys.exit("body %s credited with %d samples for its 1 ms" % top[0])
+PYEOF
+}
+
+@test "names: a code object freed and replaced at its address by an alike one, CPython 3.9" {
+	reused_code 3.9
+}
+
+@test "names: a code object freed and replaced at its address by an alike one, CPython 3.11" {
+	reused_code 3.11
+}
+
+@test "names: a code object freed and replaced at its address by an alike one, CPython 3.13" {
+	reused_code 3.13
+}

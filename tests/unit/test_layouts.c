@@ -178,18 +178,18 @@ static void test_row(int major, int minor)
 			     PY_LT_LNOTAB_SIGNED);
 	}
 	/*
-	 * The checksum window: past ob_refcnt/ob_type, clear of every
-	 * field known to change (co_filename is rewritten by importlib),
-	 * and covering co_firstlineno from 3.6 on (2.7 has it elsewhere).
+	 * The checksum window: past ob_refcnt/ob_type, clear of the code,
+	 * the 32 bytes that end with the line table and hold every pointer
+	 * a frame's names are read through.
 	 */
 	CHECK(l->code_cksum >= 16 && l->code_cksum + 32 <= 256);
-	CHECK(!overlaps(l->code_cksum, 32, l->code_filename, 8));
-	CHECK(!overlaps(l->code_cksum, 32, l->code_name, 8));
-	CHECK(!overlaps(l->code_cksum, 32, l->code_linetable, 8));
 	if (l->code_adaptive >= 0)
 		CHECK(l->code_cksum + 32 <= l->code_adaptive);
-	if (l->major == 3)
-		CHECK(overlaps(l->code_cksum, 32, l->code_firstlineno, 4));
+	CHECK_EQ_INT(l->code_linetable, l->code_cksum + 24);
+	CHECK(overlaps(l->code_cksum, 32, l->code_filename, 8));
+	CHECK(overlaps(l->code_cksum, 32, l->code_name, 8));
+	if (ver_ge(l, 3, 11))
+		CHECK_EQ_INT(l->code_qualname, l->code_cksum + 16);
 
 	/* strings */
 	if (l->major == 2) {
@@ -358,6 +358,8 @@ enum {
 	P313_FR_SIZE = 224,
 	P313_FR_PREVIOUS = 232,
 	P313_FR_OWNER = 264,
+	P313_CO_NAME = 288,
+	P313_CO_LINETABLE = 304,
 	P313_CO_FIRSTLINENO = 312,
 	P313_UN_ASCII_SIZE = 560,
 };
@@ -389,6 +391,8 @@ static void test_debug_offsets_rejects(void)
 	CHECK_EQ_INT(blob_u64(P313_FR_SIZE), 80);
 	CHECK_EQ_INT(blob_u64(P313_FR_PREVIOUS), 8);
 	CHECK_EQ_INT(blob_u64(P313_FR_OWNER), 70);
+	CHECK_EQ_INT(blob_u64(P313_CO_NAME), 120);
+	CHECK_EQ_INT(blob_u64(P313_CO_LINETABLE), 136);
 	CHECK_EQ_INT(blob_u64(P313_CO_FIRSTLINENO), 68);
 	CHECK_EQ_INT(blob_u64(P313_UN_ASCII_SIZE), 40);
 	CHECK_EQ_INT(parse_copy(b, n, P313_TS_CURRENT_FRAME, 72), 0);
@@ -421,12 +425,16 @@ static void test_debug_offsets_rejects(void)
 	CHECK_EQ_INT(parse_copy(b, n, P313_FR_OWNER, 80), -EINVAL);
 	CHECK_EQ_INT(parse_copy(b, n, P313_FR_OWNER, 8), -EINVAL);
 	CHECK_EQ_INT(parse_copy(b, n, P313_FR_PREVIOUS, 0), -EINVAL);
-	CHECK_EQ_INT(parse_copy(b, n, P313_CO_FIRSTLINENO, 72), -EINVAL);
-	/* argcount/firstlineno moved together into co_filename's place */
-	memcpy(bad, b, n);
-	memcpy(bad + P313_CO_FIRSTLINENO, &(__u64){ 116 }, 8);
-	memcpy(bad + P313_CO_FIRSTLINENO + 8, &(__u64){ 100 }, 8);
-	CHECK_EQ_INT(debug_offsets__parse(bad, n, &l, NULL, NULL), -EINVAL);
+	/*
+	 * The checksum window is co_filename, co_name, co_qualname,
+	 * co_linetable in a row: a pointer elsewhere (each a valid field
+	 * on its own) is refused.
+	 */
+	CHECK_EQ_INT(parse_copy(b, n, P313_CO_NAME, 144), -EINVAL);
+	CHECK_EQ_INT(parse_copy(b, n, P313_CO_LINETABLE, 152), -EINVAL);
+	/* co_firstlineno inside the window or the code itself. */
+	CHECK_EQ_INT(parse_copy(b, n, P313_CO_FIRSTLINENO, 120), -EINVAL);
+	CHECK_EQ_INT(parse_copy(b, n, P313_CO_FIRSTLINENO, 200), -EINVAL);
 	CHECK_EQ_INT(parse_copy(b, n, P313_RT_SIZE, 0), -EINVAL);
 	CHECK_EQ_INT(parse_copy(b, n, P313_RT_INTERP_HEAD, 1ULL << 20), -EINVAL);
 	CHECK_EQ_INT(parse_copy(b, n, P313_IS_THREADS_HEAD, 40000), -EINVAL);
@@ -577,7 +585,7 @@ static void check_synthetic(const struct py_layout *l, int minor, bool ft)
 	CHECK_EQ_INT(l->code_linetable, 136);
 	CHECK_EQ_INT(l->code_firstlineno, 68);
 	CHECK_EQ_INT(l->code_adaptive, 216);
-	CHECK_EQ_INT(l->code_cksum, 48);
+	CHECK_EQ_INT(l->code_cksum, 112);
 	CHECK_EQ_INT(l->linetable_kind, PY_LT_LOCATIONS_311);
 	CHECK_EQ_INT(l->str_kind, PY_STR_UNICODE);
 	CHECK_EQ_INT(l->unicode_length, 16);

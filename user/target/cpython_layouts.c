@@ -22,8 +22,14 @@
  *    from 3.11 (3.11 already has the 'threads' struct).
  *  - frame_owner/owner_skip_min: 3.12-3.13 entry shims are owned by
  *    FRAME_OWNED_BY_CSTACK (3); 3.11 has no shim frames (-1/255).
- *  - code_cksum: start of the 32 immutable bytes hashed by
- *    py_code_cksum(); the comment of each row lists what they hold.
+ *  - code_cksum: start of the 32 bytes hashed by py_code_cksum(),
+ *    which tell the code object sampled from a later one at the same
+ *    address: those that end with the line table and hold co_filename,
+ *    co_name and co_qualname, the very pointers userspace follows to
+ *    name the frame (the comment of each row lists them). Not int
+ *    counts: those collide (every module's <module> differs in
+ *    co_stacksize at most, a module's code is freed once imported, and
+ *    the next alike one gets its address).
  */
 #include <stddef.h>
 #include <linux/types.h>
@@ -35,8 +41,8 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 2.7.18, from libpython2.7.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 16..48: co_argcount, co_nlocals, co_stacksize, co_flags,
-	 *   co_code, co_consts
+	 * cksum 80..112: co_filename, co_name, co_firstlineno, co_lnotab, 4
+	 *   pad bytes
 	 */
 	{
 		.major = 2, .minor = 7,
@@ -69,7 +75,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 96,
 		.code_linetable = 104,
 		.code_adaptive = -1,
-		.code_cksum = 16,
+		.code_cksum = 80,
 		.linetable_kind = PY_LT_LNOTAB_UNSIGNED,
 		.str_kind = PY_STR_BYTES,
 		.unicode_length = -1,
@@ -85,8 +91,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.6.15, from libpython3.6m.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 16..48: co_argcount, co_kwonlyargcount, co_nlocals,
-	 *   co_stacksize, co_flags, co_firstlineno, co_code
+	 * cksum 88..120: co_cell2arg, co_filename, co_name, co_lnotab
 	 */
 	{
 		.major = 3, .minor = 6,
@@ -119,7 +124,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 36,
 		.code_linetable = 112,
 		.code_adaptive = -1,
-		.code_cksum = 16,
+		.code_cksum = 88,
 		.linetable_kind = PY_LT_LNOTAB_SIGNED,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -135,8 +140,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.7.16, from libpython3.7m.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 16..48: co_argcount, co_kwonlyargcount, co_nlocals,
-	 *   co_stacksize, co_flags, co_firstlineno, co_code
+	 * cksum 88..120: co_cell2arg, co_filename, co_name, co_lnotab
 	 */
 	{
 		.major = 3, .minor = 7,
@@ -169,7 +173,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 36,
 		.code_linetable = 112,
 		.code_adaptive = -1,
-		.code_cksum = 16,
+		.code_cksum = 88,
 		.linetable_kind = PY_LT_LNOTAB_SIGNED,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -185,8 +189,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.8.18, from libpython3.8.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 16..48: co_argcount, co_posonlyargcount, co_kwonlyargcount,
-	 *   co_nlocals, co_stacksize, co_flags, co_firstlineno, 4 pad bytes
+	 * cksum 96..128: co_cell2arg, co_filename, co_name, co_lnotab
 	 */
 	{
 		.major = 3, .minor = 8,
@@ -219,7 +222,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 40,
 		.code_linetable = 120,
 		.code_adaptive = -1,
-		.code_cksum = 16,
+		.code_cksum = 96,
 		.linetable_kind = PY_LT_LNOTAB_SIGNED,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -235,8 +238,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.9.18, from libpython3.9.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 16..48: co_argcount, co_posonlyargcount, co_kwonlyargcount,
-	 *   co_nlocals, co_stacksize, co_flags, co_firstlineno, 4 pad bytes
+	 * cksum 96..128: co_cell2arg, co_filename, co_name, co_lnotab
 	 */
 	{
 		.major = 3, .minor = 9,
@@ -269,7 +271,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 40,
 		.code_linetable = 120,
 		.code_adaptive = -1,
-		.code_cksum = 16,
+		.code_cksum = 96,
 		.linetable_kind = PY_LT_LNOTAB_SIGNED,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -285,8 +287,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.10.13, from libpython3.10.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 16..48: co_argcount, co_posonlyargcount, co_kwonlyargcount,
-	 *   co_nlocals, co_stacksize, co_flags, co_firstlineno, 4 pad bytes
+	 * cksum 96..128: co_cell2arg, co_filename, co_name, co_linetable
 	 */
 	{
 		.major = 3, .minor = 10,
@@ -319,7 +320,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 40,
 		.code_linetable = 120,
 		.code_adaptive = -1,
-		.code_cksum = 16,
+		.code_cksum = 96,
 		.linetable_kind = PY_LT_LINETABLE_310,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -335,9 +336,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.11.7, from libpython3.11.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 56..88: co_argcount, co_posonlyargcount, co_kwonlyargcount,
-	 *   co_stacksize, co_firstlineno, co_nlocalsplus, co_nlocals,
-	 *   co_nplaincellvars
+	 * cksum 112..144: co_filename, co_name, co_qualname, co_linetable
 	 */
 	{
 		.major = 3, .minor = 11,
@@ -370,7 +369,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 72,
 		.code_linetable = 136,
 		.code_adaptive = 184,
-		.code_cksum = 56,
+		.code_cksum = 112,
 		.linetable_kind = PY_LT_LOCATIONS_311,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -386,9 +385,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.12.1, from libpython3.12.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 48..80: co_flags, co_argcount, co_posonlyargcount,
-	 *   co_kwonlyargcount, co_stacksize, co_firstlineno, co_nlocalsplus,
-	 *   co_framesize
+	 * cksum 112..144: co_filename, co_name, co_qualname, co_linetable
 	 */
 	{
 		.major = 3, .minor = 12,
@@ -421,7 +418,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 68,
 		.code_linetable = 136,
 		.code_adaptive = 192,
-		.code_cksum = 48,
+		.code_cksum = 112,
 		.linetable_kind = PY_LT_LOCATIONS_311,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,
@@ -437,9 +434,7 @@ static const struct py_layout py_layouts[] = {
 	/*
 	 * 3.13.0, from libpython3.13.so.1.0
 	 * by tools/gen-layout-row.
-	 * cksum 48..80: co_flags, co_argcount, co_posonlyargcount,
-	 *   co_kwonlyargcount, co_stacksize, co_firstlineno, co_nlocalsplus,
-	 *   co_framesize
+	 * cksum 112..144: co_filename, co_name, co_qualname, co_linetable
 	 */
 	{
 		.major = 3, .minor = 13,
@@ -472,7 +467,7 @@ static const struct py_layout py_layouts[] = {
 		.code_firstlineno = 68,
 		.code_linetable = 136,
 		.code_adaptive = 200,
-		.code_cksum = 48,
+		.code_cksum = 112,
 		.linetable_kind = PY_LT_LOCATIONS_311,
 		.str_kind = PY_STR_UNICODE,
 		.unicode_length = 16,

@@ -484,7 +484,6 @@ int debug_offsets__parse(const void *buf, size_t len, struct py_layout *out,
 	err |= dbg_field(b, d->co_firstlineno, 4, co_size, &l.code_firstlineno);
 	err |= dbg_field(b, d->co_linetable, 8, co_size, &l.code_linetable);
 	err |= dbg_field(b, d->co_adaptive, 1, co_size, &l.code_adaptive);
-	err |= dbg_field(b, d->co_argcount, 4, co_size, &l.code_cksum);
 	err |= dbg_field(b, d->by_ob_size, 8, by_size, &l.bytes_size);
 	err |= dbg_field(b, d->by_ob_sval, 1, by_size, &l.bytes_data);
 	err |= dbg_field(b, d->un_state, 4, un_size, &l.unicode_state);
@@ -493,21 +492,17 @@ int debug_offsets__parse(const void *buf, size_t len, struct py_layout *out,
 		return -EINVAL;
 
 	/*
-	 * Checksum window: co_flags, co_argcount, co_posonlyargcount,
-	 * co_kwonlyargcount, co_stacksize, co_firstlineno, co_nlocalsplus,
-	 * co_framesize -- eight ints in that order on 3.13-3.15, default
-	 * and free-threaded alike. Only argcount and firstlineno are
-	 * described, so insist on their distance before trusting the rest.
+	 * Checksum window: co_filename, co_name, co_qualname, co_linetable,
+	 * the four pointers userspace follows, in that order on 3.11-3.15,
+	 * default and free-threaded alike (see cpython_layouts.c for why
+	 * not the int counts). Anything else and the layout is refused.
 	 */
-	if (l.code_cksum < 4 || l.code_firstlineno != l.code_cksum + 16)
-		return -EINVAL;
-	l.code_cksum -= 4;
-	if ((__u64)l.code_cksum + 32 > co_size ||
-	    dbg_overlap(l.code_cksum, 32, l.code_filename, 8) ||
-	    dbg_overlap(l.code_cksum, 32, l.code_name, 8) ||
-	    dbg_overlap(l.code_cksum, 32, l.code_qualname, 8) ||
-	    dbg_overlap(l.code_cksum, 32, l.code_linetable, 8) ||
-	    dbg_overlap(l.code_cksum, 32, l.code_adaptive, 1))
+	l.code_cksum = l.code_filename;
+	if (l.code_name != l.code_filename + 8 || l.code_qualname != l.code_filename + 16 ||
+	    l.code_linetable != l.code_filename + 24 ||
+	    dbg_overlap(l.code_cksum, 32, l.code_adaptive, 1) ||
+	    dbg_overlap(l.code_firstlineno, 4, l.code_cksum, 32) ||
+	    dbg_overlap(l.code_firstlineno, 4, l.code_adaptive, 1))
 		return -EINVAL;
 
 	/* Compact ASCII data follows PyASCIIObject, which holds state. */
