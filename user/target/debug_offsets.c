@@ -211,7 +211,7 @@ struct dbg_layout {
 	       ts_native_thread_id, ts_status;
 	size_t fr_size, fr_previous, fr_executable, fr_instr_ptr, fr_owner;
 	size_t co_size, co_filename, co_name, co_qualname, co_linetable,
-	       co_firstlineno, co_argcount, co_adaptive;
+	       co_firstlineno, co_adaptive;
 	size_t by_size, by_ob_size, by_ob_sval;
 	size_t un_size, un_state, un_length, un_ascii_size;
 	size_t un_compact_size;	/* 0: absent (before 3.15) */
@@ -248,7 +248,6 @@ struct dbg_layout {
 	.co_qualname = offsetof(T, code_object.qualname),		\
 	.co_linetable = offsetof(T, code_object.linetable),		\
 	.co_firstlineno = offsetof(T, code_object.firstlineno),		\
-	.co_argcount = offsetof(T, code_object.argcount),		\
 	.co_adaptive = offsetof(T, code_object.co_code_adaptive),	\
 	.by_size = offsetof(T, bytes_object.size),			\
 	.by_ob_size = offsetof(T, bytes_object.ob_size),		\
