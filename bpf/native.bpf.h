@@ -75,7 +75,14 @@ static __always_inline __u64 native_copy_size(const struct sample_buf *s, __u32 
 
 		if (nbounds < (__u32)i || k >= PY_NATIVE_MAX_BOUNDS)
 			break;
-		addr = s->bounds[k].addr;
+		/*
+		 * The mask changes nothing after the check above, but 6.1's
+		 * verifier loses the check's bound on the copy clang indexes
+		 * with ("unbounded memory access"); 6.18's keeps it. The
+		 * barrier keeps clang from dropping the mask as redundant.
+		 */
+		barrier_var(k);
+		addr = s->bounds[k & (PY_NATIVE_MAX_BOUNDS - 1)].addr;
 		if (addr >= sp && addr - sp < want) {
 			if (addr - sp + NATIVE_ROOT_SLACK < want)
 				want = addr - sp + NATIVE_ROOT_SLACK;

@@ -66,9 +66,9 @@ walker() {
 	results bullseye wall-
 	grep -q "^INFO wall-iter .*(this kernel has none" "$LOG"
 }
-@test "bullseye 5.10: --native is one notice and the Python stacks, not a refusal" {
+@test "bullseye 5.10: --native --kernel is one notice and the Python stacks, not a refusal" {
 	results bullseye native-
-	grep -q "^RESULT native-[^ ]* ok python-only: pybpfprof: --native needs Linux 5.19+" "$LOG"
+	grep -q "^RESULT native-[^ ]* ok python-only: pybpfprof: --native --kernel needs Linux 5.19+" "$LOG"
 }
 
 @test "bookworm 6.1: boots; loads the bpf_loop walker" {
@@ -85,7 +85,7 @@ walker() {
 @test "bookworm 6.1: threads in C with the GIL released" {
 	results bookworm gil-
 }
-@test "bookworm 6.1: --native: zlib's C frames under their Python caller" {
+@test "bookworm 6.1: --native --kernel: zlib's C frames under their Python caller" {
 	results bookworm native-
 	grep -q "^RESULT native-[^ ]* ok native: " "$LOG"
 }
@@ -108,7 +108,7 @@ walker() {
 @test "trixie 6.12: threads in C with the GIL released" {
 	results trixie gil-
 }
-@test "trixie 6.12: --native: zlib's C frames under their Python caller" {
+@test "trixie 6.12: --native --kernel: zlib's C frames under their Python caller" {
 	results trixie native-
 	grep -q "^RESULT native-[^ ]* ok native: " "$LOG"
 }
