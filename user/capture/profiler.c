@@ -7,7 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "array.h"
-#include "checks.h"
 #include "hmap.h"
 #include "log.h"
 #include "origin.h"
@@ -876,12 +875,11 @@ struct profiler *profiler__new(const struct profiler_opts *o, int *err, char *wh
 	 * agent deployed with --native across a fleet keeps profiling its
 	 * older kernels rather than refusing to start there.
 	 */
-	if ((o->native || o->kernel) && (o->tail_walker || !checks__has_ringbuf_dynptr() ||
-					 !checks__has_bpf_loop())) {
+	if ((o->native || o->kernel) && !sampler__native_supported(o->tail_walker)) {
 		const char *what = o->native && o->kernel ? "--native --kernel" :
 				   o->native ? "--native" : "--kernel";
 
-		if (o->tail_walker && checks__has_ringbuf_dynptr() && checks__has_bpf_loop())
+		if (sampler__native_supported(false))
 			log__msg("%s: not with the tail-call walker (PYBPFPROF_TAIL_WALKER=1): "
 				 "Python stacks only", what);
 		else

@@ -83,6 +83,11 @@ static int on_event_record(void *ctx, void *data, size_t size)
  * programs of bpf/legacy.bpf.h do the same walk. Chosen by a probe of
  * the running kernel, never by its version; only the chosen set loads.
  */
+bool sampler__native_supported(bool tail_walker)
+{
+	return !tail_walker && checks__has_bpf_loop() && checks__has_ringbuf_dynptr();
+}
+
 static int choose_walker(struct sampler *s, const struct sampler_opts *o)
 {
 	struct pybpfprof_bpf *k = s->skel;
@@ -93,8 +98,7 @@ static int choose_walker(struct sampler *s, const struct sampler_opts *o)
 	s->tail_walker = o->tail_walker || !checks__has_bpf_loop();
 	bool native = o->native_stack || o->kernel_stacks;
 
-	/* --native and --kernel write records of a size known at run time: 5.19+. */
-	if (native && (s->tail_walker || !checks__has_ringbuf_dynptr()))
+	if (native && !sampler__native_supported(o->tail_walker))
 		return -EOPNOTSUPP;
 	s->entry = s->tail_walker ? k->progs.on_sample_tail :
 		   native ? k->progs.on_sample_native : k->progs.on_sample;

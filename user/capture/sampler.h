@@ -36,6 +36,12 @@ struct sampler_opts {
 	bool tail_walker;	/* the pre-5.17 walker even where bpf_loop exists (tests) */
 };
 
+/*
+ * Whether this kernel can run --native and --kernel's sampler (records of
+ * a size known at run time: 5.19+), with the bpf_loop walker: never with
+ * the tail-call one, forced by @tail_walker or for want of bpf_loop.
+ */
+bool sampler__native_supported(bool tail_walker);
 /* Open, load, attach tracepoints. NULL with *@err = -errno on failure. */
 struct sampler *sampler__open(const struct sampler_opts *o, const struct sampler_callbacks *cb,
 			      int *err);
